@@ -1,0 +1,1 @@
+"""dse: Optuna co-design of the sub-accelerator mix, hardware parameters and the schedule."""

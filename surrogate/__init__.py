@@ -1,0 +1,1 @@
+"""surrogate: learned (XGBoost) cost models that stand in for the slow analytical backend."""
