@@ -12,7 +12,6 @@ import importlib
 import importlib.util
 import sys
 
-import click
 import typer
 from rich.text import Text
 
@@ -64,14 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     except MascotError as exc:
         err_console.print(Text("error: ", style="bold red") + Text(str(exc)))
         return 2
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         return 1
-    except click.exceptions.ClickException as exc:
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:  # usage errors (Typer vendors click's exception classes)
         exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
+        return getattr(exc, "exit_code", 2)
     return result if isinstance(result, int) else 0
 
 

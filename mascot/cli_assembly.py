@@ -12,6 +12,10 @@ def register_modules(app: typer.Typer, package: str, modules: tuple[str, ...]) -
     """Call ``register(app)`` of each ``package.module`` (one concept per module)."""
     for module in modules:
         name = f"{package}.{module}"
-        if importlib.util.find_spec(name) is None:
+        try:
+            found = importlib.util.find_spec(name)
+        except ModuleNotFoundError:  # its parent package is not there
+            found = None
+        if found is None:
             continue
         importlib.import_module(name).register(app)
