@@ -80,6 +80,15 @@ class LayerGraph:
     def num_mac_layers(self) -> int:
         return sum(1 for layer in self.layers if layer.is_mac)
 
+    @property
+    def num_vector_layers(self) -> int:
+        return len(self) - self.num_mac_layers
+
+    @property
+    def vector_ops(self) -> int:
+        """Estimated vector-unit operations (vector layers and ops fused into MAC layers)."""
+        return sum(layer.vector_ops for layer in self.layers)
+
     def summary(self) -> dict[str, object]:
         return {
             "model": self.name,
@@ -88,6 +97,8 @@ class LayerGraph:
             "macs": self.macs,
             "params": self.params,
             "inputs": ", ".join(f"{k}={'x'.join(map(str, v))}" for k, v in self.input_shapes.items()),
+            "vector_layers": self.num_vector_layers,
+            "vector_ops": self.vector_ops,
         }
 
     def to_frame(self) -> pd.DataFrame:

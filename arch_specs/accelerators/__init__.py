@@ -1,0 +1,1 @@
+"""Bundled sub-accelerator specs (YAML); see :mod:`hwmodel.spec`."""

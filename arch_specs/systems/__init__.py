@@ -1,0 +1,1 @@
+"""Bundled multi-accelerator system specs (YAML); see :mod:`hwmodel.spec`."""

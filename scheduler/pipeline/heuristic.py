@@ -1,0 +1,138 @@
+"""Contiguous-segment partitioners: the Edge TPU compiler's rule and a latency-balanced variant.
+
+Both cut the layers, in the problem's topological order, into ``k`` contiguous segments (any
+such cut is feasible: every edge points forward in a topological order).
+
+* :func:`solve_param_balanced` (``heuristic``) mimics what ``edgetpu_compiler --num_segments k``
+  does by default: segments with balanced *parameter size* (it minimises the largest segment's
+  parameter bytes), blind to compute and to the activations crossing the cuts.
+* :func:`solve_latency_balanced` (``balanced``) minimises the bottleneck of the full stage-time
+  model of :mod:`scheduler.pipeline.model` (compute + parameter streaming + activation receive)
+  over all contiguous cuts of that order, ties broken by total latency. It is optimal among
+  contiguous cuts of *this* order, not among all precedence-feasible assignments: layers of
+  parallel branches (Inception, DenseNet) can be interleaved differently, which is what the
+  exact solver and the learned one may exploit.
+
+Both use one dynamic program over a precomputed ``(n+1, n+1)`` matrix of segment costs, so they
+take milliseconds even for 700-layer networks.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from scheduler.pipeline.model import TIE_RTOL, Partition, PipelineProblem, make_partition
+
+
+def segment_times(problem: PipelineProblem) -> np.ndarray:
+    """``T[a, b]``: stage time of the segment of layers ``a..b-1`` (``inf`` where ``b < a``).
+
+    The receive term counts the output of every layer ``u < a`` whose first consumer at or after
+    ``a`` lies inside the segment, plus the host input of the segment's layers.
+    """
+    n = problem.n_layers
+    c_pre = np.concatenate([[0.0], np.cumsum(problem.compute_time_s)])
+    p_pre = np.concatenate([[0.0], np.cumsum(problem.param_bytes)])
+    h_pre = np.concatenate([[0.0], np.cumsum(problem.host_in_bytes)])
+    compute = c_pre[None, :] - c_pre[:, None]
+    params = p_pre[None, :] - p_pre[:, None]
+    recv = h_pre[None, :] - h_pre[:, None]
+    e = problem.unique_out_edges
+    if e.size:
+        eu, ev = e[:, 0], e[:, 1]
+        first = np.full(n, n + 1, dtype=np.int64)
+        for a in range(1, n):
+            live = (eu < a) & (ev >= a)
+            if not live.any():
+                continue
+            first[:] = n + 1
+            np.minimum.at(first, eu[live], ev[live])
+            used = first <= n
+            # the tensor of u enters segment [a, b) iff b > first[u]
+            row = np.bincount(first[used] + 1, weights=problem.out_bytes[used], minlength=n + 2)[: n + 1]
+            recv[a] += np.cumsum(row)
+    stream = np.maximum(params - problem.param_mem_bytes, 0.0) / problem.param_bw_bytes_per_s
+    t = compute + stream + recv / problem.link_bw_bytes_per_s
+    idx = np.arange(n + 1)
+    t[idx[None, :] < idx[:, None]] = np.inf
+    t[idx[None, :] == idx[:, None]] = 0.0  # an empty stage costs nothing
+    return t
+
+
+def _minmax_cuts(cost: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+    """Min over cuts 0=b0<=b1<=..<=bk=n of max_j cost[b_{j-1}, b_j]; returns (value, boundaries)."""
+    n1 = cost.shape[0]
+    best = np.full(n1, np.inf)
+    best[0] = 0.0
+    arg = np.zeros((k, n1), dtype=np.int64)
+    for j in range(k):
+        cand = np.maximum(best[:, None], cost)  # [a, b]
+        arg[j] = np.argmin(cand, axis=0)
+        best = cand[arg[j], np.arange(n1)]
+    return float(best[-1]), _backtrack(arg, n1 - 1)
+
+
+def _minsum_cuts(cost: np.ndarray, k: int, cap: float) -> np.ndarray:
+    """Cuts minimising the sum of segment costs with every segment cost <= cap."""
+    n1 = cost.shape[0]
+    capped = np.where(cost <= cap, cost, np.inf)
+    best = np.full(n1, np.inf)
+    best[0] = 0.0
+    arg = np.zeros((k, n1), dtype=np.int64)
+    for j in range(k):
+        cand = best[:, None] + capped
+        arg[j] = np.argmin(cand, axis=0)
+        best = cand[arg[j], np.arange(n1)]
+    return _backtrack(arg, n1 - 1)
+
+
+def _backtrack(arg: np.ndarray, end: int) -> np.ndarray:
+    k = arg.shape[0]
+    bounds = np.zeros(k + 1, dtype=np.int64)
+    bounds[k] = end
+    for j in range(k - 1, -1, -1):
+        bounds[j] = arg[j, bounds[j + 1]]
+    return bounds
+
+
+def boundaries_to_assign(bounds: np.ndarray, n: int) -> np.ndarray:
+    """Stage boundaries ``0=b0<=..<=bk=n`` → stage index per layer."""
+    assign = np.zeros(n, dtype=np.int64)
+    for j in range(len(bounds) - 1):
+        assign[bounds[j]: bounds[j + 1]] = j
+    return assign
+
+
+def _lexicographic(cost_for_max: np.ndarray, stage_cost: np.ndarray, k: int) -> np.ndarray:
+    value, _ = _minmax_cuts(cost_for_max, k)
+    cap_cost = np.where(cost_for_max <= value * (1 + TIE_RTOL) + 1e-18, stage_cost, np.inf)
+    return _minsum_cuts(cap_cost, k, np.inf)
+
+
+def solve_param_balanced(problem: PipelineProblem) -> Partition:
+    """Edge TPU compiler style: contiguous segments minimising the largest parameter size.
+
+    Among cuts with the same largest segment parameter size, the one with the lowest total
+    latency is kept (the compiler's choice among those is unspecified; this is the kindest one).
+    """
+    start = time.perf_counter()
+    n = problem.n_layers
+    p_pre = np.concatenate([[0.0], np.cumsum(problem.param_bytes)])
+    params = p_pre[None, :] - p_pre[:, None]
+    idx = np.arange(n + 1)
+    params[idx[None, :] < idx[:, None]] = np.inf
+    stage = segment_times(problem)
+    bounds = _lexicographic(params, stage, problem.n_stages)
+    assign = boundaries_to_assign(bounds, n)
+    return make_partition(problem, assign, "heuristic", time.perf_counter() - start)
+
+
+def solve_latency_balanced(problem: PipelineProblem) -> Partition:
+    """Contiguous segments minimising the bottleneck stage time, ties by total latency."""
+    start = time.perf_counter()
+    stage = segment_times(problem)
+    bounds = _lexicographic(stage, stage, problem.n_stages)
+    assign = boundaries_to_assign(bounds, problem.n_layers)
+    return make_partition(problem, assign, "balanced", time.perf_counter() - start)

@@ -1,0 +1,69 @@
+"""PREMA-H: PREMA's token scheme for the order, the earliest-finish heuristic for the SA.
+
+PREMA (Choi & Rhu, HPCA 2020) targets one NPU; like the RELMAS paper we pair its ordering with the
+FCFS-H SA heuristic. Per job (the unit PREMA schedules):
+
+1. A job enters with ``token = w`` where ``w`` is its QoS weight (low 1, medium 3, high 9, PREMA's
+   priority levels). At every period the token grows by ``w × (time waited since the last period
+   / the job's isolated latency)``: starving and urgent jobs gain tokens fastest.
+2. Threshold = the largest weight among the jobs in the RQ. Jobs whose token reaches it are the
+   *candidates*.
+3. Candidates run first, shortest estimated remaining job first (sum of the fastest latencies of
+   its waiting SJs, PREMA's SJF step); the other jobs follow in decreasing token order.
+SJs of one job keep the RQ (topological) order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scheduler.policies.base import Policy, priority_from_order
+from scheduler.policies.heuristics import earliest_finish_assignment
+from scheduler.sim.view import Decision, PeriodView
+
+QOS_WEIGHTS = (1.0, 3.0, 9.0)  # low, medium, high
+
+
+class PremaH(Policy):
+    name = "prema-h"
+
+    def __init__(self, weights: tuple[float, float, float] = QOS_WEIGHTS) -> None:
+        self.weights = np.asarray(weights, dtype=float)
+        self.reset(0)
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.tokens: dict[int, float] = {}
+        self.last_s: dict[int, float] = {}
+
+    def schedule(self, view: PeriodView) -> Decision:
+        R = view.n_rq
+        jobs, first = np.unique(view.rq_job, return_index=True)
+        w = self.weights[view.rq_qos_level[first]]
+        iso = view.rq_isolated_s[first]
+        arrival = view.rq_arrival_s[first]
+        now = view.now_s
+        tok = np.empty(len(jobs))
+        for n, j in enumerate(jobs.tolist()):
+            if j not in self.tokens:
+                self.tokens[j] = float(w[n])
+                self.last_s[j] = float(arrival[n])
+            self.tokens[j] += float(w[n]) * (now - self.last_s[j]) / float(iso[n])
+            self.last_s[j] = now
+            tok[n] = self.tokens[j]
+        live = set(jobs.tolist())
+        for j in [j for j in self.tokens if j not in live]:  # finished or dropped jobs
+            del self.tokens[j], self.last_s[j]
+        threshold = w.max()
+        cand = tok >= threshold
+        remaining = view.job_remaining_min_s[first]
+        # job order: candidates by remaining time, then the rest by token (descending)
+        key_primary = np.where(cand, 0, 1)
+        key_secondary = np.where(cand, remaining, -tok)
+        job_order = np.lexsort((jobs, key_secondary, key_primary))
+        job_rank = np.empty(len(jobs), dtype=np.int64)
+        job_rank[job_order] = np.arange(len(jobs))
+        rank_of_entry = job_rank[np.searchsorted(jobs, view.rq_job)]
+        order = np.lexsort((np.arange(R), rank_of_entry))
+        sa, _ = earliest_finish_assignment(view, order)
+        return Decision(sa=sa, priority=priority_from_order(order))

@@ -1,0 +1,286 @@
+"""``mascot models ...``: the model zoo and any ONNX file as a layer DAG.
+
+Each command is one call of the Python API (:func:`workloads.onnx_import.load_onnx`, the
+:mod:`workloads.zoo` helpers). ``onnx``, ``pandas`` and the zoo generator's torch stack are
+imported inside the commands, so ``mascot --help`` and ``mascot models list`` start fast.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mascot.errors import MascotError
+
+models_app = typer.Typer(
+    name="models",
+    help="DNN models: the zoo, and any ONNX file as a DAG of layers (MACs, sizes, dimensions).",
+    no_args_is_help=True,
+)
+
+#: Python modules the ``zoo`` extra provides (the generator needs them, nothing else does).
+ZOO_EXTRA_MODULES = ("torch", "pytorchcv", "transformers", "onnxscript")
+ZOO_EXTRA_HINT = "install the generator's dependencies with `pip install -e '.[zoo]'`"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
+
+
+# --- argument parsing ------------------------------------------------------------------
+def parse_input_shapes(specs: list[str]) -> dict[str, tuple[int, ...]]:
+    """``["x=1,3,224,224", ...]`` → ``{"x": (1, 3, 224, 224)}``, with errors that show the form."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    form = "--input-shape NAME=d0,d1,... (e.g. --input-shape input=1,3,224,224)"
+    for spec in specs:
+        name, sep, dims = spec.partition("=")
+        name = name.strip()
+        if not sep or not name or not dims.strip():
+            raise MascotError(f"--input-shape {spec!r} is not NAME=d0,d1,...", hint=f"write {form}")
+        try:
+            shape = tuple(int(d.strip()) for d in dims.split(","))
+        except ValueError:
+            raise MascotError(f"--input-shape {spec!r}: dimensions must be integers", hint=f"write {form}") from None
+        if any(d <= 0 for d in shape):
+            raise MascotError(f"--input-shape {spec!r}: dimensions must be positive", hint=f"write {form}")
+        if name in shapes:
+            raise MascotError(f"--input-shape gives input {name!r} twice", hint="give each input once")
+        shapes[name] = shape
+    return shapes
+
+
+def _zoo_names() -> list[str]:
+    from workloads.zoo import list_models
+
+    return [e if isinstance(e, str) else getattr(e, "name", None) or e["name"] for e in list_models()]
+
+
+def resolve_model(name_or_path: str) -> tuple[Path, bool]:
+    """A file path, or a zoo name → (ONNX path, is_zoo). Unknown names get close-match hints."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path, False
+    looks_like_path = path.suffix.lower() == ".onnx" or "/" in name_or_path or "\\" in name_or_path
+    if looks_like_path or path.exists():
+        reason = "is not a file" if path.exists() else "not found"
+        raise MascotError(f"ONNX file {reason}", path=path, hint="check the path, or give a zoo name (`mascot models list`)")
+    names = _zoo_names()
+    if name_or_path in names:
+        from workloads.zoo import model_path
+
+        return Path(model_path(name_or_path)), True
+    import difflib
+
+    close = difflib.get_close_matches(name_or_path, names, n=3, cutoff=0.5)
+    raise MascotError(
+        f"unknown model {name_or_path!r}: neither a zoo name nor an existing file"
+        + (f" (did you mean {', '.join(close)}?)" if close else ""),
+        hint=f"zoo models: {', '.join(names)}",
+    )
+
+
+# --- commands --------------------------------------------------------------------------
+@models_app.command("list")
+def list_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+) -> None:
+    """The zoo: name, variant, input, MACs, parameters and layers of every model."""
+    import pandas as pd
+
+    from mascot.ui import print_frame, print_json
+
+    rows = [_manifest_row(name) for name in _zoo_names()]
+    if as_json:
+        print_json(rows)
+        return
+    df = pd.DataFrame(rows, columns=["name", "variant", "input", "macs", "params", "layers"])
+    df["GMACs"] = df["macs"] / 1e9
+    print_frame(df[["name", "variant", "input", "GMACs", "macs", "params", "layers"]], title="model zoo")
+
+
+def _manifest_row(name: str) -> dict[str, Any]:
+    from workloads import zoo
+
+    entry: Any = zoo.manifest_entry(name) if hasattr(zoo, "manifest_entry") else None
+    if entry is None and hasattr(zoo, "MANIFEST"):
+        entry = zoo.MANIFEST.get(name) if isinstance(zoo.MANIFEST, dict) else None
+    entry = dict(entry or {}) if not hasattr(entry, "model_dump") else entry.model_dump()
+    return {
+        "name": name,
+        "variant": entry.get("variant", ""),
+        "input": _input_text(entry.get("input", entry.get("input_size", entry.get("input_shape", "")))),
+        "macs": entry.get("macs"),
+        "params": entry.get("params"),
+        "layers": entry.get("layers", entry.get("num_layers")),
+    }
+
+
+def _input_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_input_text(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "x".join(map(str, value))
+    return str(value)
+
+
+@models_app.command("show")
+def show_cmd(
+    model: Annotated[str, typer.Argument(help="A zoo name (see `mascot models list`) or an ONNX file.")],
+    layers: Annotated[bool, typer.Option("--layers", help="Also print the per-layer table.")] = False,
+    input_shape: Annotated[list[str] | None, typer.Option("--input-shape", help="Fix an input's shape: NAME=d0,d1,... (repeatable).")] = None,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Value of the symbolic batch dimension.")] = 1,
+    allow_unknown: Annotated[bool, typer.Option("--allow-unknown", help="Treat unsupported operators as vector layers sized by their outputs.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print totals and layers as JSON.")] = False,
+) -> None:
+    """Totals of a model (MACs, parameters, layers) and, with --layers, one row per layer."""
+    from workloads.onnx_import import load_onnx
+
+    shapes = parse_input_shapes(list(input_shape or []))
+    path, _ = resolve_model(model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = load_onnx(path, input_shapes=shapes or None, batch=batch, allow_unknown=allow_unknown)
+    if caught:
+        from mascot.ui import err_console
+
+        for w in caught:
+            err_console.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False)
+    if as_json:
+        from mascot.ui import print_json
+
+        frame = graph.to_frame()
+        print_json({"summary": {**graph.summary(), "source": str(path)}, "layers": frame.to_dict(orient="records")})
+        return
+    _print_graph(graph, path, layers)
+
+
+def layer_rows(graph: Any) -> Any:
+    """The per-layer table the CLI prints: op, dims, MACs, weight / input / output elements."""
+    import pandas as pd
+
+    df = graph.to_frame()
+    return pd.DataFrame({
+        "#": df["index"],
+        "name": df["name"],
+        "op": df["op_type"] + df["fused"].map(lambda f: f"+{f.replace(',', '+')}" if f else ""),
+        "dims": [_dims_text(r) for r in df.itertuples(index=False)],
+        "MACs": df["macs"],
+        "weights": df["weight_elements"],
+        "inputs": df["input_elements"],
+        "outputs": df["output_elements"],
+    })
+
+
+def _dims_text(r: Any) -> str:
+    if r.kind == "vector":
+        return f"ops={r.vector_ops:,}"
+    parts = [f"N{r.N}", f"C{r.C}", f"M{r.M}"]
+    if (r.R, r.S) != (1, 1):
+        parts.append(f"R{r.R}S{r.S}")
+    parts.append(f"P{r.P}Q{r.Q}")
+    if (r.stride_h, r.stride_w) != (1, 1):
+        parts.append(f"s{r.stride_h}" if r.stride_h == r.stride_w else f"s{r.stride_h}x{r.stride_w}")
+    if (r.dilation_h, r.dilation_w) != (1, 1):
+        parts.append(f"d{r.dilation_h}" if r.dilation_h == r.dilation_w else f"d{r.dilation_h}x{r.dilation_w}")
+    if r.groups != 1:
+        parts.append(f"g{r.groups}")
+    return " ".join(parts)
+
+
+def si(value: float) -> str:
+    """``4089184256`` → ``"4.089 G"``: magnitudes readable at a glance."""
+    for factor, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.4g} {unit}"
+    return f"{value:g}"
+
+
+def _with_si(value: int) -> str:
+    return f"{value:,} ({si(value)})" if abs(value) >= 1000 else f"{value:,}"
+
+
+def _print_graph(graph: Any, path: Path, layers: bool) -> None:
+    import pandas as pd
+
+    from mascot.ui import console, print_frame
+
+    s = graph.summary()
+    df = graph.to_frame()
+    totals = {
+        "model": s["model"],
+        "source": str(path),
+        "inputs": s["inputs"],
+        "layers": int(s["layers"]),
+        "MAC layers": int(s["mac_layers"]),
+        "MACs": _with_si(int(s["macs"])),
+        "params": _with_si(int(s["params"])),
+        "weight elements": int(df["weight_elements"].sum()),
+        "output elements": int(df["output_elements"].sum()),
+    }
+    from mascot.ui import format_value
+
+    print_frame(pd.DataFrame({"total": list(totals), "value": [format_value(v) for v in totals.values()]}),
+                title=f"model {s['model']}")
+    if layers:
+        print_frame(layer_rows(graph), title=f"{len(graph)} layers (topological order)")
+    else:
+        console.print("[dim]add --layers for the per-layer table[/dim]")
+
+
+@models_app.command("export")
+def export_cmd(
+    model: Annotated[str, typer.Argument(help="A zoo name (see `mascot models list`).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the ONNX file.")],
+) -> None:
+    """Copy a zoo model's (weight-free) ONNX file, e.g. to open it in Netron or another tool."""
+    from mascot.io import atomic_write_bytes
+    from mascot.ui import console
+
+    path, is_zoo = resolve_model(model)
+    if not is_zoo:
+        raise MascotError(f"{model!r} is a file, not a zoo name", hint="`mascot models list` shows the zoo names")
+    if output.exists() and output.is_dir():
+        output = output / path.name
+    atomic_write_bytes(output, path.read_bytes())
+    console.print(f"wrote {output} ({output.stat().st_size:,} bytes)")
+
+
+@models_app.command("build-zoo")
+def build_zoo_cmd(
+    out_dir: Annotated[Path | None, typer.Option("-o", "--out-dir", help="Folder for the ONNX files and manifest (default: the zoo package).")] = None,
+    only: Annotated[str | None, typer.Option("--only", help="Comma-separated zoo names to rebuild (default: all).")] = None,
+) -> None:
+    """Rebuild the zoo's weight-free ONNX files and manifest (needs the `zoo` extra)."""
+    names = None
+    if only is not None:
+        names = [n.strip() for n in only.split(",")]
+        if any(not n for n in names):
+            raise MascotError(f"--only {only!r} has an empty entry", hint="write --only resnet50,alexnet")
+    try:
+        from workloads.zoo.build import build_zoo
+    except ModuleNotFoundError as exc:
+        raise MascotError(f"the zoo generator needs the Python module {exc.name!r}, which is not installed",
+                          hint=ZOO_EXTRA_HINT) from None
+    try:
+        result = build_zoo(out_dir=out_dir, names=names)
+    except ModuleNotFoundError as exc:
+        raise MascotError(f"the zoo generator needs the Python module {exc.name!r}, which is not installed",
+                          hint=ZOO_EXTRA_HINT) from None
+    _print_build_result(result)
+
+
+def _print_build_result(result: Any) -> None:
+    from mascot.ui import console, print_frame
+
+    if result is None:
+        console.print("zoo rebuilt")
+        return
+    if hasattr(result, "columns"):
+        print_frame(result, title="rebuilt zoo")
+        return
+    items = result.values() if isinstance(result, dict) else result
+    for item in items:
+        console.print(str(item))
