@@ -140,6 +140,9 @@ class NodeView:
     def act_inputs(self) -> list[int]:
         return [i for i in range(len(self.node.input)) if self.is_act(i)]
 
+    def known(self, tensor: str) -> bool:
+        return tensor in self._shapes
+
     def _get(self, tensor: str, what: str) -> Shape:
         s = self._shapes.get(tensor)
         if s is None:
@@ -397,7 +400,7 @@ def resize(v: NodeView) -> Draft:
 
 
 def unknown(v: NodeView) -> Draft:
-    outs = [i for i, o in enumerate(v.node.output) if o and o in v._shapes]
+    outs = [i for i, o in enumerate(v.node.output) if o and v.known(o)]
     if not outs:
         raise v.fail("unknown operator with no known output shape")
     n = sum(math.prod(v.out_shape(i)) for i in outs)
