@@ -46,7 +46,9 @@ Fits (errors are model/reference - 1 on the points above; see :func:`fit_report`
 * DRAM (LPDDR4): 8 pJ per bit moved (both ERTs: 512 pJ per 64-bit access).
 
 Static (idle) energy per cycle is fitted the same way in :mod:`hwmodel.area`, next to the area
-table.
+table. :func:`fit_offset_power_law` re-derives every register-file constant from the reference
+points (``y = e0 + k × depth^a``, least squares on log y, SciPy's trust-region solver); a test
+checks that it reproduces the constants below.
 """
 
 from __future__ import annotations
@@ -160,6 +162,27 @@ def fill_energies(spec: "AcceleratorSpec") -> "AcceleratorSpec":
     if spec.mac_energy_pj is None:
         update["mac_energy_pj"] = mac_energy_pj(spec.word_bits)
     return spec.model_copy(update=update) if update else spec
+
+
+def fit_offset_power_law(
+    depths: list[float], values: list[float], x0: tuple[float, float, float]
+) -> tuple[float, float, float]:
+    """Fit ``y = e0 + k × depth^a`` by least squares on ``log y``; returns ``(e0, k, a)``.
+
+    ``x0`` is the starting ``(e0, k, a)``. Log space weighs the 12-word and the 8192-word register
+    files alike (relative errors), which is what a per-access energy table needs.
+    """
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    d = np.asarray(depths, dtype=float)
+    y = np.asarray(values, dtype=float)
+
+    def residual(p: np.ndarray) -> np.ndarray:
+        return np.log(p[0] + np.exp(p[1]) * d ** p[2]) - np.log(y)
+
+    res = least_squares(residual, [x0[0], math.log(x0[1]), x0[2]], xtol=1e-14, ftol=1e-14)
+    return float(res.x[0]), float(math.exp(res.x[1])), float(res.x[2])
 
 
 # ----------------------------------------------------------------------------------------------

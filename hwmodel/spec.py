@@ -376,6 +376,54 @@ class AcceleratorSpec(_Strict):
             out[c.target] = MergedConstraint(factors, perm, split)
         return out
 
+    def variant(
+        self,
+        *,
+        name: str | None = None,
+        pe_x: int | None = None,
+        pe_y: int | None = None,
+        sizes_words: dict[str, int] | None = None,
+        clock_ghz: float | None = None,
+    ) -> "AcceleratorSpec":
+        """A resolved copy with another PE array, level sizes or clock (what a DSE changes).
+
+        Levels follow the array: per-PE levels (instances a multiple of the PE count) keep their
+        count per PE, row-wide levels (instances = ``pe_array.x``, the Eyeriss DummyBuffer) follow X,
+        column-wide ones follow Y; a ``mesh_x`` equal to the old X becomes the new X. A resized
+        level loses its given energies and area (the technology tables refill them); area and
+        static power are always recomputed.
+        """
+        old = self.pe_array
+        nx, ny = pe_x or old.x, pe_y or old.y
+        sizes = dict(sizes_words or {})
+        unknown = set(sizes) - {lv.name for lv in self.levels}
+        if unknown:
+            raise ValueError(f"sizes_words names unknown levels {sorted(unknown)}")
+        levels = []
+        for lv in self.levels:
+            upd: dict[str, object] = {}
+            if lv.instances % old.count == 0 and lv.instances >= old.count:
+                upd["instances"] = lv.instances // old.count * nx * ny
+            elif lv.instances == old.x and old.x != 1:
+                upd["instances"] = nx
+            elif lv.instances == old.y and old.y != 1:
+                upd["instances"] = ny
+            if lv.mesh_x is not None and lv.mesh_x == old.x:
+                upd["mesh_x"] = nx
+            if lv.name in sizes:
+                upd.update(size_words=sizes[lv.name], read_energy_pj=None, write_energy_pj=None, area_um2=None)
+            levels.append({**lv.model_dump(), **upd})
+        data = self.model_dump()
+        data.update(
+            name=name or self.name,
+            pe_array={"x": nx, "y": ny},
+            levels=levels,
+            clock_ghz=clock_ghz or self.clock_ghz,
+            area_mm2=None,
+            static_power_mw=None,
+        )
+        return AcceleratorSpec.model_validate(data).resolved()
+
     def with_updates(self, **changes: object) -> "AcceleratorSpec":
         """A validated copy with top-level fields changed (``levels`` may be a list of dicts)."""
         data = self.model_dump()

@@ -110,3 +110,21 @@ def test_static_power_scales_with_clock():
     raw = load_accelerator("eyeriss_small", resolve=False)
     slow = raw.with_updates(clock_ghz=0.5).resolved()
     assert slow.static_power_mw == pytest.approx(raw.resolved().static_power_mw / 2, rel=1e-5)
+
+
+def test_register_file_constants_are_reproducible_from_the_reference_points():
+    pytest.importorskip("scipy")
+    pts = [p for p in energy.REFERENCE_POINTS if p.kind == "regfile"]
+    depths = [p.depth for p in pts]
+    e0, k, a = energy.fit_offset_power_law(depths, [p.read_pj for p in pts], (0.2, 0.005, 1.1))
+    assert (e0, k, a) == pytest.approx((energy.REGFILE_E0_PJ, energy.REGFILE_K_PJ, energy.REGFILE_DEPTH_EXP), rel=1e-4)
+    areas = [area._REF_AREA_UM2[p.component] for p in pts]
+    a0, ka, aa = energy.fit_offset_power_law(depths, areas, (150.0, 10.0, 1.0))
+    assert (a0, ka, aa) == pytest.approx(
+        (area.REGFILE_AREA_A0_UM2, area.REGFILE_AREA_K_UM2, area.REGFILE_AREA_DEPTH_EXP), rel=1e-4
+    )
+    idle = [0.018, 0.01806, 0.02363, 0.02121, 0.20383, 0.4386]  # ERT idle pJ/cycle, same components
+    i0, ki, ai = energy.fit_offset_power_law(depths, idle, (0.017, 1e-5, 1.0))
+    assert (i0, ki, ai) == pytest.approx(
+        (area.REGFILE_IDLE_E0_PJ, area.REGFILE_IDLE_K_PJ, area.REGFILE_IDLE_DEPTH_EXP), rel=1e-4
+    )

@@ -221,3 +221,23 @@ def test_spec_is_frozen():
     with pytest.raises(Exception):
         spec.name = "x"  # type: ignore[misc]
     assert isinstance(spec, AcceleratorSpec)
+
+
+def test_variant_scales_levels_with_the_pe_array():
+    small = load_accelerator("eyeriss_small")
+    big = small.variant(name="eyeriss_32x16", pe_x=32, pe_y=16, sizes_words={"shared_glb": 65536})
+    assert big.pe_array.count == 512 and big.level("psum_spad").instances == 512
+    assert big.level("psum_spad").mesh_x == 32 and big.level("DummyBuffer").instances == 32
+    assert big.level("shared_glb").size_words == 65536
+    assert big.level("shared_glb").read_energy_pj > small.level("shared_glb").read_energy_pj
+    assert big.level("psum_spad").read_energy_pj == small.level("psum_spad").read_energy_pj
+    assert big.area_mm2 > small.area_mm2 and big.static_power_mw > small.static_power_mw
+    large = load_accelerator("eyeriss_large")
+    same = small.variant(name="eyeriss_large", pe_x=32, pe_y=16)
+    for a, b in zip(same.levels, large.levels):  # eyeriss_large differs only in its wider glb bandwidth
+        assert a.model_dump(exclude={"read_bw", "write_bw"}) == b.model_dump(exclude={"read_bw", "write_bw"})
+    simba = load_accelerator("simba_small").variant(pe_x=32)
+    assert simba.mac_units == 512 and simba.level("PEWeightBuffer").instances == 128
+    assert simba.level("GlobalBuffer").instances == 1
+    with pytest.raises(ValueError, match="unknown levels"):
+        small.variant(sizes_words={"nope": 4})
