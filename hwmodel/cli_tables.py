@@ -87,6 +87,8 @@ def show(
         df = df[df["sa_class"] == sa_class]
     view = df[["layer_index", "layer", "op_type", "sa_class", "macs", "cycles", "latency_s", "energy_pj",
                "dram_bytes", "bw_gbps", "utilization"]].copy()
+    if sa_class is not None:
+        view = view.drop(columns=["sa_class"])
     view["latency_us"] = view.pop("latency_s") * 1e6
     view["energy_uj"] = view.pop("energy_pj") * 1e-6
     print_frame(view, title=f"{model}: per-layer costs", max_rows=max_rows)

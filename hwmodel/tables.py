@@ -58,6 +58,7 @@ COLUMNS: tuple[str, ...] = (
 )
 META_PREFIX = "mascot."
 DASK_CONNECT_TIMEOUT_S = 15  # how long to wait for a Dask scheduler before giving up
+MIN_PARALLEL_MAC_TASKS = 16  # below this, starting worker processes costs more than it saves
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,6 +309,8 @@ def build_table(
     ``dask_address``: run the misses on that Dask scheduler instead (``tcp://host:8786``).
     """
     graph_list = resolve_models(graphs)
+    if isinstance(system, (str, Path)):
+        system = load_system(system)
     system_name, sa_specs = resolve_sa_classes(system)
     instance, options = make_backend(backend, objective=objective, seed=seed)
     sa_hash = {s.name: s.content_hash for s in sa_specs}
@@ -417,7 +420,13 @@ def evaluate_tasks(
     by_sa: dict[str, list[tuple[Task, Layer]]] = {}
     for task, layer in tasks:
         by_sa.setdefault(task[0], []).append((task, layer))
-    chunks = [items[i : i + size] for items in by_sa.values() for i in range(0, len(items), size)]
+    chunks: list[list[tuple[Task, Layer]]] = []
+    for items in by_sa.values():  # deal the biggest layers round-robin: chunks of similar work
+        items = sorted(items, key=lambda item: -item[1].macs)
+        n = math.ceil(len(items) / size)
+        chunks.extend(items[k::n] for k in range(n))
+    chunks.sort(key=lambda c: -sum(layer.macs for _, layer in c))  # longest first
+    mac_tasks = sum(1 for _, layer in tasks if layer.is_mac)  # vector layers cost microseconds
 
     from mascot.ui import progress as progress_bar
 
@@ -432,7 +441,7 @@ def evaluate_tasks(
 
         if dask_address:
             _run_dask(backend, chunks, specs, dask_address, finish)
-        elif workers == 1 or len(chunks) == 1 or len(tasks) < 16:
+        elif workers == 1 or len(chunks) == 1 or mac_tasks < MIN_PARALLEL_MAC_TASKS:
             for chunk in chunks:
                 finish(chunk, _evaluate_chunk(backend, specs[chunk[0][0][0]], [layer for _, layer in chunk]))
         else:

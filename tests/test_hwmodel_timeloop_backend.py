@@ -123,3 +123,17 @@ def test_exported_yaml_reimports_to_the_same_spec(tmp_path, name):
     back = import_timeloop(arch, constraints=[constraints], ert=ert, art=art)
     assert back == spec
     assert back.content_hash == spec.content_hash
+
+
+def test_tables_build_with_timeloop_backend_but_no_timeloop(tmp_path, monkeypatch, capsys):
+    """`mascot tables build --backend timeloop` without Timeloop: exit 2 and the install hint."""
+    from hwmodel.cost import available_backends
+    from mascot.cli import main
+
+    if "timeloop" not in available_backends():
+        pytest.skip("the `timeloop` entry point is not registered yet (pyproject + `pip install -e .`)")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    rc = main(["tables", "build", "--models", "kws", "--accelerators", "eyeriss_like", "--backend", "timeloop",
+               "--no-cache", "-o", str(tmp_path / "t.parquet")])
+    assert rc == 2
+    assert "install Timeloop and Accelergy" in capsys.readouterr().err
