@@ -31,6 +31,7 @@ bench: $(STAMP)
 
 zoo: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[zoo]'
+	$(PY) -m pip install --quiet --no-deps pytorchcv
 	$(VENV)/bin/mascot models build-zoo
 
 clean:

@@ -52,6 +52,24 @@ def build_model(spec: ZooSpec) -> onnx.ModelProto:
     return strip_weights(model, spec.name)
 
 
+def generator_versions(spec: ZooSpec) -> dict[str, str | None]:
+    """Versions of the libraries that shaped a file's bytes (a rebuild with others may differ in bytes,
+    not in structure)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    kind, _, key = spec.builder.partition(":")
+    packages = ["onnx"]
+    if kind == "torch":
+        packages += ["torch", "transformers" if key in ("bert-base", "vit-b16") else "pytorchcv"]
+    out: dict[str, str | None] = {}
+    for pkg in packages:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
 def manifest_row(spec: ZooSpec, path: Path) -> dict[str, Any]:
     """Measure a written zoo file with the loader and describe it for the manifest."""
     data = path.read_bytes()
@@ -76,6 +94,7 @@ def manifest_row(spec: ZooSpec, path: Path) -> dict[str, Any]:
         "macs_deviation": round(macs / spec.reference_macs - 1.0, 6),
         "reference_params": spec.reference_params,
         "aliases": list(spec.aliases),
+        "generator": generator_versions(spec),
     }
 
 

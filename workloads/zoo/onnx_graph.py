@@ -33,7 +33,8 @@ class GraphBuilder:
         self.name = name
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
-        self.input = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, list(input_shape))
+        # the batch dimension is symbolic, so the loader can build the graph for any batch
+        self.input = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", *list(input_shape)[1:]])
         self.shapes: dict[str, tuple[int, ...]] = {input_name: tuple(int(d) for d in input_shape)}
         self.outputs: list[str] = []
 
@@ -119,7 +120,8 @@ class GraphBuilder:
 
     # --- result ------------------------------------------------------------------------
     def model(self, outputs: Sequence[str], doc: str) -> onnx.ModelProto:
-        outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, list(self.shapes[o])) for o in outputs]
+        outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, ["batch", *list(self.shapes[o])[1:]])
+                for o in outputs]
         graph = helper.make_graph(self.nodes, self.name, [self.input], outs, initializer=self.initializers)
         model = helper.make_model(graph, producer_name="mascot.workloads.zoo",
                                   opset_imports=[helper.make_opsetid("", ZOO_OPSET)])
