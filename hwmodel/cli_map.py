@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
         accelerator: str = typer.Option(..., "--accelerator", help="SA class name or spec YAML."),
         objective: str = typer.Option("delay", "--objective", help="delay | energy | edp."),
         seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same mapping)."),
+        effort: str = typer.Option("fast", "--effort", help="fast (as the layer tables) | thorough."),
         timeloop_yaml: Optional[Path] = typer.Option(None, "--timeloop-yaml", help="Also write the mapping as Timeloop mapping YAML."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     ) -> None:
@@ -58,7 +59,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"{target.name} is a vector layer ({target.op_type}): {cost.cycles:,} cycles, "
                               f"{cost.energy_pj / 1e6:,.3f} uJ, {cost.mapping}")
             return
-        backend = AnalyticalBackend(objective=objective, seed=seed)
+        backend = AnalyticalBackend(objective=objective, seed=seed, effort=effort)
         found, pb = backend.map_layer(target, spec)
         report = result_report(pb, spec, found.result, found.mapping)
         report.update({"model": graph.name, "layer": target.name, "accelerator": spec.name, "objective": objective,

@@ -196,7 +196,8 @@ def register(app: typer.Typer) -> None:
                                   hint="timeloop-model ARCH.yaml [COMPONENTS.yaml ...] PROBLEM.yaml MAPPING.yaml")
         pb = load_problem(roles["problem"][0])
         mpath = roles["mapping"][0]
-        mapping = load_timeloop_mapping(mpath, [lv.name for lv in spec.levels], dims=pb.dim_map())
+        mapping = load_timeloop_mapping(mpath, [lv.name for lv in spec.levels], dims=pb.dim_map(),
+                                        default_keep={lv.name: lv.keep for lv in spec.levels})
         try:
             check_mapping(pb, spec, mapping)
         except ValueError as exc:
@@ -219,11 +220,12 @@ def register(app: typer.Typer) -> None:
         ert: Optional[Path] = typer.Option(None, "--ert", help="Accelergy ERT YAML: use its energies exactly."),
         objective: Optional[str] = typer.Option(None, "--objective", help="delay | energy | edp (default: the mapper file's optimization-metrics, else delay)."),
         seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same mapping)."),
+        effort: str = typer.Option("thorough", "--effort", help="fast (tens of ms) | thorough (~5x the search)."),
         out: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the best mapping as Timeloop mapping YAML."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     ) -> None:
         """Search the best mapping, like Timeloop's timeloop-mapper (vectorised analytical mapper)."""
-        from hwmodel.mapper import OBJECTIVES, Mapper
+        from hwmodel.mapper import EFFORTS, OBJECTIVES, Mapper, MapperConfig
         from mascot.io import atomic_write_text
         from mascot.ui import console, print_json
 
@@ -233,8 +235,10 @@ def register(app: typer.Typer) -> None:
         obj = objective or _objective_from_mapper(roles.get("mapper", []))
         if obj not in OBJECTIVES:
             raise MascotError(f"unknown objective {obj!r}", hint=f"choose one of {', '.join(OBJECTIVES)}")
+        if effort not in EFFORTS:
+            raise MascotError(f"unknown effort {effort!r}", hint=f"choose one of {', '.join(EFFORTS)}")
         pb = load_problem(roles["problem"][0])
-        found = Mapper(spec, objective=obj, seed=seed).search(pb)
+        found = Mapper(spec, objective=obj, seed=seed, config=MapperConfig.preset(effort)).search(pb)
         report = result_report(pb, spec, found.result, found.mapping)
         report["objective"] = obj
         report["evaluated"] = found.evaluated

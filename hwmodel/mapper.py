@@ -7,9 +7,13 @@ Search, all of it batched through :func:`hwmodel.nest.evaluate_batch`:
 2. sample random temporal factorisations (prime factors dealt to the free temporal slots) and
    loop orders over those spatial assignments; drop candidates whose tiles overflow a buffer
    *before* scoring;
-3. hill-climb from the best candidates with batched mutations (move a prime factor between two
-   temporal slots of a dimension, trade a factor between a spatial and a temporal loop, swap two
-   loops of a level, switch spatial assignment), keeping the best.
+3. steepest-descent local search, batched: every single move from each kept candidate (a
+   dimension's smallest prime factor or its whole factor moved to the next free temporal level
+   up or down (any other free level with ``all_pairs``);
+   two adjacent loops of a level swapped) plus a few random multi-moves and fresh samples, all
+   scored in one call per round; the best distinct candidates survive, with seats reserved for
+   the most-utilised spatial assignments and at most two per assignment, so the search does not
+   collapse onto one array shape. It stops when every survivor is a local optimum.
 
 Objectives: ``delay`` (cycles, then energy), ``energy`` (energy, then cycles) and ``edp``.
 Everything draws from one ``numpy.random.Generator(seed)``: same seed, same mapping.
@@ -23,9 +27,10 @@ from typing import Literal
 import numpy as np
 
 from hwmodel.mapping import Mapping
-from hwmodel.mapspace import FREE, MapSpace, Sampler
+from hwmodel.mapspace import FREE, MapSpace, Sampler, prime_factors
 from hwmodel.nest import D, MappingBatch, NestResult, Problem, evaluate_batch
 from hwmodel.spec import AcceleratorSpec
+from mascot.errors import MascotError
 
 Objective = Literal["delay", "energy", "edp"]
 OBJECTIVES: tuple[str, ...] = ("delay", "energy", "edp")
@@ -36,14 +41,26 @@ class MapperConfig:
     """Search effort. The defaults meet the ~50 ms per layer target on a 2-core machine."""
 
     n_spatial: int = 24  # spatial assignments kept (best utilisation first)
-    n_samples: int = 600  # random candidates drawn before the hill climb
+    n_samples: int = 400  # random candidates drawn before the local search
     n_parents: int = 6  # candidates the hill climb keeps
-    n_children: int = 8  # random mutants per parent per round (besides the full neighbourhood)
-    n_random: bool = True
-    n_rounds: int = 12
-    patience: int = 3  # rounds without improvement before stopping
+    n_children: int = 4  # random mutants per parent per round (besides the full neighbourhood)
+    random_kicks: bool = True  # add the random mutants (escape local optima)
+    n_rounds: int = 12  # at most this many local-search rounds
     util_seeds: int = 3  # parents reserved for the best of the most-utilised spatial assignments
     per_spatial: int = 2  # parents kept per spatial assignment (keeps the climb from collapsing)
+    all_pairs: bool = False  # factor moves between any two free levels (else: to the adjacent ones)
+
+    @classmethod
+    def preset(cls, effort: str) -> "MapperConfig":
+        """``fast`` (the default: tens of ms per layer) or ``thorough`` (~5x the work, for one-off searches)."""
+        if effort == "fast":
+            return cls()
+        if effort == "thorough":
+            return cls(n_samples=3000, n_parents=12, n_rounds=30, util_seeds=6, per_spatial=3, all_pairs=True)
+        raise ValueError(f"unknown effort {effort!r}; choose fast or thorough")
+
+
+EFFORTS: tuple[str, ...] = ("fast", "thorough")
 
 
 @dataclass(frozen=True)
@@ -76,13 +93,15 @@ def score(res: NestResult, objective: str) -> np.ndarray:
 
 
 def _take(batch: MappingBatch, idx: np.ndarray) -> MappingBatch:
-    return MappingBatch(batch.temporal[idx], batch.spatial_x[idx], batch.spatial_y[idx], batch.order[idx], batch.keep)
+    sid = None if batch.spatial_id is None else batch.spatial_id[idx]
+    return MappingBatch(batch.temporal[idx], batch.spatial_x[idx], batch.spatial_y[idx], batch.order[idx], batch.keep, sid)
 
 
 def _concat(a: MappingBatch, b: MappingBatch) -> MappingBatch:
     return MappingBatch(
         np.concatenate([a.temporal, b.temporal]), np.concatenate([a.spatial_x, b.spatial_x]),
         np.concatenate([a.spatial_y, b.spatial_y]), np.concatenate([a.order, b.order]), a.keep,
+        np.concatenate([a.spatial_id, b.spatial_id]),
     )
 
 
@@ -91,13 +110,27 @@ def _smallest_prime_factor(values: np.ndarray) -> np.ndarray:
     out = values.copy()
     todo = values > 1
     p = 2
-    rem = values.copy()
-    while todo.any() and p * p <= int(rem[todo].max()):
-        hit = todo & (rem % p == 0)
+    while todo.any() and p * p <= int(values[todo].max()):
+        hit = todo & (values % p == 0)
         out[hit] = p
         todo &= ~hit
         p += 1 if p == 2 else 2
     return out
+
+
+class _Best:
+    """The best candidate scored so far, with its counts (no re-evaluation at the end)."""
+
+    def __init__(self) -> None:
+        self.key: tuple[float, float] = (np.inf, np.inf)
+        self.batch: MappingBatch | None = None
+        self.result: NestResult | None = None
+
+    def offer(self, batch: MappingBatch, res: NestResult, s: np.ndarray) -> None:
+        i = int(np.lexsort((s[:, 1], s[:, 0]))[0])
+        key = (float(s[i, 0]), float(s[i, 1]))
+        if np.isfinite(key[0]) and key < self.key:
+            self.key, self.batch, self.result = key, _take(batch, np.array([i])), res.take(i)
 
 
 class Mapper:
@@ -118,17 +151,25 @@ class Mapper:
             found = self._search_space(space, rng)
             if found is not None:
                 return found
-        raise RuntimeError(f"no valid mapping of {pb} on {self.spec.name}: a buffer cannot hold even the smallest tiles")
+        raise MascotError(
+            f"no valid mapping of the layer (N C M R S P Q = {pb.dims}) on SA {self.spec.name!r}: "
+            "a buffer cannot hold even the smallest tiles",
+            hint="each on-chip level must hold at least one word of every tensor it keeps; enlarge size_words",
+        )
 
     # ------------------------------------------------------------------------------------------
     def _search_space(self, space: MapSpace, rng: np.random.Generator) -> MapperResult | None:
         cfg = self.config
         options = space.spatial_options()
+        if options:
+            util = np.prod(np.stack([sx * sy for sx, sy in options]).reshape(len(options), -1), axis=1)
+            rank = np.argsort(-util, kind="stable")
+            options = [options[i] for i in rank[: cfg.n_spatial]]
+        if space.level == "relaxed":  # last resort: also try no spatial fan-out (smallest tiles)
+            ones = np.ones((space.n_levels, D), np.int64)
+            options.append((ones, ones.copy()))
         if not options:
             return None
-        util = np.array([float(np.prod(sx * sy)) for sx, sy in options])
-        rank = np.argsort(-util, kind="stable")
-        options = [options[i] for i in rank[: cfg.n_spatial]]
         sampler = space.sampler(options)
         if sampler.n_options == 0:
             return None
@@ -143,7 +184,11 @@ class Mapper:
                 return None
         res = evaluate_batch(space.pb, space.arch, batch)
         evaluated += batch.size
-        pop, pop_s = self._select(batch, score(res, self.objective))
+        opt_util = sampler.utilization
+        s0 = score(res, self.objective)
+        best = _Best()
+        best.offer(batch, res, s0)
+        pop, pop_s = self._select(batch, s0, opt_util)
         if pop is None:
             return None
         expanded: set[bytes] = set()
@@ -151,57 +196,55 @@ class Mapper:
             kids = self._neighbours(space, pop, expanded)
             if kids is None:
                 break  # every parent is a local optimum
-            if cfg.n_random:
+            if cfg.random_kicks:
                 kids = _concat(kids, self._mutate(space, pop, sampler, rng))
             kids = _take(kids, np.nonzero(space.capacity_ok(kids))[0])
             if kids.size == 0:
                 continue
             kres = evaluate_batch(space.pb, space.arch, kids)
             evaluated += kids.size
-            pop, pop_s = self._select(_concat(pop, kids), np.concatenate([pop_s, score(kres, self.objective)]))
-        top = _take(pop, np.array([0]))
-        res1 = evaluate_batch(space.pb, space.arch, top)
-        mapping = top.mapping(0, space.arch.names, space.arch.keep)
+            ks = score(kres, self.objective)
+            best.offer(kids, kres, ks)
+            pop, pop_s = self._select(_concat(pop, kids), np.concatenate([pop_s, ks]), opt_util)
+        mapping = best.batch.mapping(0, space.arch.names, space.arch.keep)
+        res1 = best.result
         return MapperResult(
             mapping=mapping, cycles=int(res1.cycles[0]), energy_pj=float(res1.energy_pj[0]), result=res1,
             evaluated=evaluated, constraint_level=space.level,
         )
 
-    def _select(self, batch: MappingBatch, s: np.ndarray) -> tuple[MappingBatch | None, np.ndarray]:
-        """The best distinct candidates, at most ``per_spatial`` per spatial assignment (diversity)."""
+    def _select(self, batch: MappingBatch, s: np.ndarray, opt_util: np.ndarray) -> tuple[MappingBatch | None, np.ndarray]:
+        """The best distinct candidates, at most ``per_spatial`` per spatial assignment (diversity).
+
+        The best candidate of each of the ``util_seeds`` most-utilised spatial assignments gets a
+        seat first, so the climb always explores the fastest arrays (EDP / energy may still prefer
+        others).
+        """
         cfg = self.config
         order = np.lexsort((s[:, 1], s[:, 0]))
-        finite = order[np.isfinite(s[order, 0])]
-        if len(finite) and cfg.util_seeds:
-            # the best candidate of each of the most-utilised spatial assignments goes first, so
-            # the climb always explores the fastest arrays (EDP / energy may still prefer others)
-            util = np.prod(batch.spatial_x[finite] * batch.spatial_y[finite], axis=(1, 2))
-            firsts: dict[bytes, tuple[float, int]] = {}
-            for pos, i in enumerate(finite):
-                skey = batch.spatial_x[i].tobytes() + batch.spatial_y[i].tobytes()
-                if skey not in firsts:
-                    firsts[skey] = (-float(util[pos]), pos)
-            ranked = sorted(firsts.values())[: cfg.util_seeds]
-            order = np.concatenate([np.array([finite[pos] for _, pos in ranked], dtype=order.dtype), order])
+        order = order[np.isfinite(s[order, 0])]
+        if len(order) == 0:
+            return None, s[:0]
+        ids = batch.spatial_id
+        if cfg.util_seeds:
+            uniq, first = np.unique(ids[order], return_index=True)
+            rank = np.lexsort((first, -opt_util[uniq]))[: cfg.util_seeds]
+            order = np.concatenate([order[first[rank]], order])
         keep_idx: list[int] = []
         seen: set[bytes] = set()
-        per: dict[bytes, int] = {}
-        for i in order:
-            if not np.isfinite(s[i, 0]):
-                break
-            skey = batch.spatial_x[i].tobytes() + batch.spatial_y[i].tobytes()
-            if per.get(skey, 0) >= cfg.per_spatial:
+        per: dict[int, int] = {}
+        for i in order.tolist():
+            sid = int(ids[i])
+            if per.get(sid, 0) >= cfg.per_spatial:
                 continue
-            key = skey + batch.temporal[i].tobytes() + batch.order[i].tobytes()
+            key = batch.temporal[i].tobytes() + batch.order[i].tobytes() + sid.to_bytes(4, "little")
             if key in seen:
                 continue
             seen.add(key)
-            per[skey] = per.get(skey, 0) + 1
-            keep_idx.append(int(i))
+            per[sid] = per.get(sid, 0) + 1
+            keep_idx.append(i)
             if len(keep_idx) == cfg.n_parents:
                 break
-        if not keep_idx:
-            return None, s[:0]
         idx = np.array(keep_idx)
         return _take(batch, idx), s[idx]
 
@@ -209,7 +252,6 @@ class Mapper:
         """Candidates with every free temporal factor at the outermost free level (smallest tiles)."""
         batch = sampler.sample(sampler.n_options, rng, which=np.arange(sampler.n_options))
         T = batch.temporal.copy()
-        L = space.n_levels
         for di in range(D):
             free = np.nonzero(space.t_rule[:, di] == FREE)[0]
             if len(free) < 2:
@@ -217,58 +259,59 @@ class Mapper:
             prodf = np.prod(T[:, free, di], axis=1)
             T[:, free, di] = 1
             T[:, free[-1], di] = prodf
-        del L
-        return MappingBatch(T, batch.spatial_x, batch.spatial_y, batch.order, batch.keep)
+        return MappingBatch(T, batch.spatial_x, batch.spatial_y, batch.order, batch.keep, batch.spatial_id)
 
     def _neighbours(self, space: MapSpace, pop: MappingBatch, expanded: set[bytes]) -> MappingBatch | None:
         """Every single move from each parent not expanded before (steepest-descent neighbourhood).
 
         Moves: a dimension's smallest prime factor, or its whole factor, from one free temporal
-        level to another; two adjacent moving loops of a level swapped (outside its fixed prefix).
+        level to the adjacent free one above or below (any other with ``all_pairs``); two adjacent
+        moving loops of a level swapped (outside its fixed innermost prefix).
         """
-        free_slots = [np.nonzero(space.t_rule[:, d] == FREE)[0] for d in range(D)]
-        L = space.n_levels
-        Ts: list[np.ndarray] = []
-        Os: list[np.ndarray] = []
-        src: list[int] = []
+        cfg = self.config
+        free_slots = [np.nonzero(space.t_rule[:, d] == FREE)[0].tolist() for d in range(D)]
+        moves: list[tuple[int, int, int, int, int]] = []  # (parent, dim, from level, to level, amount)
+        swaps: list[tuple[int, int, int, int]] = []  # (parent, level, rank x, rank y)
         for i in range(pop.size):
-            key = pop.temporal[i].tobytes() + pop.order[i].tobytes() + pop.spatial_x[i].tobytes() + pop.spatial_y[i].tobytes()
+            key = pop.temporal[i].tobytes() + pop.order[i].tobytes() + int(pop.spatial_id[i]).to_bytes(4, "little")
             if key in expanded:
                 continue
             expanded.add(key)
-            T, O = pop.temporal[i], pop.order[i]
+            T = pop.temporal[i].tolist()
+            O = pop.order[i].tolist()
             for d in range(D):
                 slots = free_slots[d]
                 if len(slots) < 2:
                     continue
-                for a in slots:
-                    v = int(T[a, d])
+                for ai, a in enumerate(slots):
+                    v = T[a][d]
                     if v == 1:
                         continue
-                    p = int(_smallest_prime_factor(np.array([v]))[0])
-                    for b in slots:
-                        if b == a:
-                            continue
-                        for amount in ((p, v) if p != v else (p,)):
-                            T2 = T.copy()
-                            T2[a, d] //= amount
-                            T2[b, d] *= amount
-                            Ts.append(T2)
-                            Os.append(O)
-                            src.append(i)
-            for li in range(L):
-                pre = set(space.perm_prefix[li])
-                seq = [r for r in range(D) if int(O[li, r]) not in pre and T[li, O[li, r]] > 1]
-                for x, y in zip(seq, seq[1:]):
-                    O2 = O.copy()
-                    O2[li, x], O2[li, y] = O[li, y], O[li, x]
-                    Ts.append(T)
-                    Os.append(O2)
-                    src.append(i)
-        if not Ts:
+                    p = prime_factors(v)[0]
+                    targets = slots if cfg.all_pairs else slots[max(ai - 1, 0): ai] + slots[ai + 1: ai + 2]
+                    for b in targets:
+                        if b != a:
+                            moves.append((i, d, a, b, p))
+                            if p != v:
+                                moves.append((i, d, a, b, v))
+            for li, pre in enumerate(space.perm_prefix):
+                seq = [r for r in range(D) if O[li][r] not in pre and T[li][O[li][r]] > 1]
+                swaps.extend((i, li, x, y) for x, y in zip(seq, seq[1:]))
+        if not moves and not swaps:
             return None
-        idx = np.array(src)
-        return MappingBatch(np.stack(Ts), pop.spatial_x[idx], pop.spatial_y[idx], np.stack(Os), pop.keep)
+        mv = np.array(moves, dtype=np.int64).reshape(-1, 5)
+        sw = np.array(swaps, dtype=np.int64).reshape(-1, 4)
+        src = np.concatenate([mv[:, 0], sw[:, 0]])
+        T2 = pop.temporal[src].copy()
+        O2 = pop.order[src].copy()
+        r = np.arange(len(mv))
+        T2[r, mv[:, 2], mv[:, 1]] //= mv[:, 4]
+        T2[r, mv[:, 3], mv[:, 1]] *= mv[:, 4]
+        r = np.arange(len(mv), len(src))
+        ox = O2[r, sw[:, 1], sw[:, 2]].copy()
+        O2[r, sw[:, 1], sw[:, 2]] = O2[r, sw[:, 1], sw[:, 3]]
+        O2[r, sw[:, 1], sw[:, 3]] = ox
+        return MappingBatch(T2, pop.spatial_x[src], pop.spatial_y[src], O2, pop.keep, pop.spatial_id[src])
 
     def _mutate(self, space: MapSpace, pop: MappingBatch, sampler: Sampler, rng: np.random.Generator) -> MappingBatch:
         cfg = self.config
@@ -278,6 +321,7 @@ class Mapper:
         SX = pop.spatial_x[src].copy()
         SY = pop.spatial_y[src].copy()
         O = pop.order[src].copy()
+        SID = pop.spatial_id[src].copy()
         L = space.n_levels
         rows = np.arange(n)
         kind = rng.integers(0, 20, size=n)  # 0-11 move a prime, 12-18 swap loops, 19 fresh sample
@@ -318,7 +362,8 @@ class Mapper:
             idx = rows[ns]
             fresh = sampler.sample(len(idx), rng)
             T[idx], SX[idx], SY[idx], O[idx] = fresh.temporal, fresh.spatial_x, fresh.spatial_y, fresh.order
-        return MappingBatch(T, SX, SY, O, pop.keep)
+            SID[idx] = fresh.spatial_id
+        return MappingBatch(T, SX, SY, O, pop.keep, SID)
 
 
 def best_mapping(pb: Problem, spec: AcceleratorSpec, objective: str = "delay", seed: int = 0,

@@ -206,14 +206,19 @@ def _parse_factor_string(text: str, *, where: str) -> dict[str, int]:
 
 
 def mapping_from_timeloop_dict(
-    data: dict[str, Any], level_names: list[str], *, dims: dict[str, int] | None = None, path: str | Path | None = None
+    data: dict[str, Any],
+    level_names: list[str],
+    *,
+    dims: dict[str, int] | None = None,
+    default_keep: dict[str, tuple[str, ...]] | None = None,
+    path: str | Path | None = None,
 ) -> Mapping:
     """Build a :class:`Mapping` from Timeloop's mapping YAML (a ``mapping:`` list).
 
     ``level_names`` are the SA's storage levels innermost first. A factor of 0 means "the whole
     remaining dimension" as in Timeloop; it needs ``dims`` (the problem's dimension sizes).
-    Levels the file does not mention get factor 1 everywhere and keep nothing... except the
-    outermost level (DRAM), which always keeps every tensor.
+    Loops the file does not mention have factor 1. A level without a ``datatype`` entry keeps
+    ``default_keep[level]`` (pass the SA's keep/bypass), else every tensor (Timeloop's default).
     """
     entries = data.get("mapping") if isinstance(data, dict) else None
     if not isinstance(entries, list):
@@ -243,7 +248,7 @@ def mapping_from_timeloop_dict(
             raise MascotError(f"{where}: unknown type {kind!r} (temporal, spatial, datatype)", path=path)
 
     levels = []
-    for idx, name in enumerate(level_names):
+    for name in level_names:
         info = per[name]
         temporal = [1] * len(DIMS)
         perm = ""
@@ -260,8 +265,7 @@ def mapping_from_timeloop_dict(
             for d, f in factors.items():
                 pos = sdims.index(d) if d in sdims else len(sdims)
                 (sx if pos < split else sy)[DIMS.index(d)] = f
-        is_top = idx == len(level_names) - 1
-        keep = info.get("keep", TENSORS if is_top else ())
+        keep = info.get("keep", (default_keep or {}).get(name, TENSORS))
         levels.append((name, temporal, sx, sy, perm, keep))
 
     if any(0 in t for _, t, *_ in levels):
@@ -278,7 +282,12 @@ def mapping_from_timeloop_dict(
     ))
 
 
-def load_timeloop_mapping(path: str | Path, level_names: list[str], dims: dict[str, int] | None = None) -> Mapping:
+def load_timeloop_mapping(
+    path: str | Path,
+    level_names: list[str],
+    dims: dict[str, int] | None = None,
+    default_keep: dict[str, tuple[str, ...]] | None = None,
+) -> Mapping:
     """Read a Timeloop mapping YAML file (errors name the file and the field)."""
     p = Path(path)
     try:
@@ -287,4 +296,4 @@ def load_timeloop_mapping(path: str | Path, level_names: list[str], dims: dict[s
         raise MascotError("file not found", path=p) from None
     except yaml.YAMLError as exc:
         raise MascotError(f"not valid YAML: {exc}", path=p) from None
-    return mapping_from_timeloop_dict(data, level_names, dims=dims, path=p)
+    return mapping_from_timeloop_dict(data, level_names, dims=dims, default_keep=default_keep, path=p)

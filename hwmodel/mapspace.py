@@ -2,8 +2,9 @@
 
 Timeloop's constraint vocabulary (``hwmodel.spec.Constraint``) is read as follows:
 
-* temporal ``factors``: ``D=1`` forbids a temporal ``D`` loop at the level, ``D=k`` fixes it,
-  ``D=0`` gives the level the whole remaining dimension (what the other levels leave);
+* temporal ``factors``: ``D=1`` forbids a temporal ``D`` loop at the level, ``D=k`` fixes it
+  (cut to what is left when k does not divide it, see ``_fit``), ``D=0`` gives the level
+  the whole remaining dimension (what the other levels leave);
 * spatial ``factors``: the same for the loops a level fans out to its children; ``permutation`` +
   ``split`` put the dims before ``split`` on the mesh X axis and the rest on Y (without a split, a
   one-axis fan-out decides, and a 2-D fan-out lets the mapper choose per dim);
@@ -11,7 +12,8 @@ Timeloop's constraint vocabulary (``hwmodel.spec.Constraint``) is read as follow
   are free outside them;
 * ``scope: mapspace`` constraints only prune the search (Timeloop's ``mapspace_constraints``); the
   mapper drops them when they leave no valid mapping, and then the architecture's factor
-  constraints too, so that every layer gets a mapping.
+  constraints too (also trying no spatial fan-out at all), so that every layer gets a mapping;
+  :class:`hwmodel.mapper.MapperResult` says which level of constraints the mapping honours.
 
 Keep / bypass is the levels' ``keep`` (fixed per SA).
 """
@@ -19,6 +21,7 @@ Keep / bypass is the levels' ``keep`` (fixed per SA).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import gcd, prod
 
 import numpy as np
@@ -30,7 +33,9 @@ from hwmodel.spec import AcceleratorSpec
 FREE, FIXED, FULL, FORBID = 0, 1, 2, 3
 
 
-def prime_factors(n: int) -> list[int]:
+@lru_cache(maxsize=4096)
+def prime_factors(n: int) -> tuple[int, ...]:
+    """Prime factors of ``n`` with multiplicity, ascending."""
     out, p = [], 2
     while p * p <= n:
         while n % p == 0:
@@ -39,12 +44,13 @@ def prime_factors(n: int) -> list[int]:
         p += 1
     if n > 1:
         out.append(n)
-    return out
+    return tuple(out)
 
 
-def divisors(n: int) -> list[int]:
+@lru_cache(maxsize=4096)
+def divisors(n: int) -> tuple[int, ...]:
     small = [d for d in range(1, int(n**0.5) + 1) if n % d == 0]
-    return sorted(set(small + [n // d for d in small]))
+    return tuple(sorted(set(small + [n // d for d in small])))
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,9 +153,10 @@ class MapSpace:
                 else:
                     free_slots.extend((li, ax, di) for ax in ((0, 1) if axis == 2 else (axis,)))
         for li, ax, di, v in sorted(forced, key=lambda x: x[3] == 0):
-            v = v or remaining[di]
+            # a fixed factor that does not fit what is left is cut (_fit); 0 takes all that is left
+            v = _fit(v, remaining[di]) if v else remaining[di]
             budget = budget_x if ax == 0 else budget_y
-            if remaining[di] % v or v > budget[li]:
+            if v > budget[li]:
                 return []
             (sx if ax == 0 else sy)[li, di] *= v
             budget[li] //= v
@@ -189,23 +196,29 @@ class MapSpace:
         L = self.n_levels
         dims = self.pb.dims
         n_opt = len(spatial)
+        sxa = np.stack([o[0] for o in spatial])
+        sya = np.stack([o[1] for o in spatial])
+        sp_prod = np.prod(sxa * sya, axis=1).tolist()  # [O][D] spatial product per dim
+        rules = self.t_rule.T.tolist()  # [D][L]
+        values = self.t_value.T.tolist()
+        fixed = [[li for li in range(L) if rules[d][li] == FIXED] for d in range(D)]
+        full = [next((li for li in range(L) if rules[d][li] == FULL), None) for d in range(D)]
+        has_free = [any(r == FREE for r in rules[d]) for d in range(D)]
         base = np.ones((n_opt, L, D), np.int64)
         ok = np.ones(n_opt, bool)
         primes: list[list[tuple[int, int]]] = []
-        for oi, (sx, sy) in enumerate(spatial):
+        for oi in range(n_opt):
             plist: list[tuple[int, int]] = []
             for di in range(D):
-                rem = dims[di] // int(np.prod(sx[:, di] * sy[:, di]))
-                rules = self.t_rule[:, di]
-                for li in np.nonzero(rules == FIXED)[0]:
-                    v = gcd(int(self.t_value[li, di]), rem)
+                rem = dims[di] // int(sp_prod[oi][di])
+                for li in fixed[di]:
+                    v = _fit(int(values[di][li]), rem)
                     base[oi, li, di] = v
                     rem //= v
-                full = np.nonzero(rules == FULL)[0]
-                if len(full):
-                    base[oi, full[0], di] *= rem
+                if full[di] is not None:
+                    base[oi, full[di], di] *= rem
                     continue
-                if not np.any(rules == FREE):
+                if not has_free[di]:
                     ok[oi] = ok[oi] and rem == 1
                     continue
                 plist.extend((di, p) for p in prime_factors(rem))
@@ -222,8 +235,6 @@ class MapSpace:
         for di in range(D):
             idx = np.nonzero(free[:, di])[0]
             slots[di, : len(idx)] = idx
-        sxa = np.stack([o[0] for o in spatial])
-        sya = np.stack([o[1] for o in spatial])
         return Sampler(self, sxa[ok], sya[ok], base[ok], pdim[ok], pval[ok], slots, np.maximum(nfree, 1))
 
     def random_orders(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -251,6 +262,15 @@ class MapSpace:
         return float(prod(int(v) for v in (sx * sy).ravel())) / self.arch.mac_units
 
 
+def _fit(v: int, remaining: int) -> int:
+    """A fixed factor ``v`` applied to ``remaining``: itself when it divides, all of ``remaining``
+    when it is larger (Simba's "C=4" gives C3 on a 3-channel layer, as in Timeloop), else the
+    common part."""
+    if remaining % v == 0:
+        return v
+    return remaining if remaining < v else gcd(v, remaining)
+
+
 def _rule(v: int) -> tuple[int, int]:
     if v == 0:
         return FULL, 1
@@ -276,6 +296,11 @@ class Sampler:
     def n_options(self) -> int:
         return self.sx.shape[0]
 
+    @property
+    def utilization(self) -> np.ndarray:
+        """Spatial product (PEs in use) of each assignment, [O]."""
+        return np.prod((self.sx * self.sy).reshape(self.n_options, -1), axis=1).astype(np.float64)
+
     def sample(self, n: int, rng: np.random.Generator, which: np.ndarray | None = None) -> MappingBatch:
         """``n`` random mappings (``which``: the spatial assignment of each; default uniform)."""
         if which is None:
@@ -289,4 +314,4 @@ class Sampler:
             k = (rng.random(n) * self.nfree[d]).astype(np.int64)
             T[rows, self.slots[d, k], d] *= pv[:, j]
         order = self.space.random_orders(n, rng)
-        return MappingBatch(T, self.sx[which].copy(), self.sy[which].copy(), order)
+        return MappingBatch(T, self.sx[which].copy(), self.sy[which].copy(), order, spatial_id=np.asarray(which))

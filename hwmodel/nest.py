@@ -5,16 +5,17 @@ The rules are Timeloop v3.0.3's (checked level by level against the reference nu
 * The tile a level instance holds spans every loop of that level and below (temporal and spatial).
   Spatial loops of a level fan out to its children; within a level they sit inside its temporal
   loops. Problem index strides follow from that nest order.
-* **Fills / tile loads.** Walking the temporal loops above a level from the innermost outwards,
-  every step of a loop brings the difference between the new tile and the previous one. For
-  weights and outputs the tile is either unchanged (only irrelevant loops moved: reuse) or
-  completely new; for inputs the window slides (``stride`` / ``dilation``), so a step brings only
-  the non-overlapping part (AlexNet conv1: 37455 = (11 + 54·4)·3·55).
+* **Fills / tile loads.** Walking the temporal loops above a level from the innermost outwards:
+  a step brings nothing while only loops irrelevant to the tensor have moved (reuse), and the
+  whole tile otherwise, except for the innermost moving loop above the level when it slides an
+  input window (``stride`` / ``dilation``): its steps bring only the non-overlapping part
+  (AlexNet conv1: 37455 = (11 + 54·4)·3·55). Input tiles are bounding boxes (Timeloop's AAHRs).
+  ``tests/test_hwmodel_nest_reference.py`` checks the closed forms against a loop-by-loop walk.
 * **Parent reads** = the children's fills × the spatial loops between them that are relevant to
   the tensor: children that need the same tile (a spatial loop irrelevant to it) get it by one
   multicast read. Partly overlapping windows (Eyeriss' diagonal input reuse) are NOT merged, as
-  in Timeloop's legacy network model. The innermost keeper of a tensor serves the MACs: one read per compute step
-  and distinct operand (no reuse inside the MAC).
+  in Timeloop's legacy network model. The innermost keeper of a tensor serves the MACs: one
+  read per compute step and distinct operand (no reuse inside the MAC).
 * **Outputs.** Children's write-backs are the parent's updates; spatial loops irrelevant to the
   outputs reduce in the network (one update). Reads = updates − distinct outputs held (the first
   write of an output needs no read); fills = tile loads − distinct outputs (a first visit brings
@@ -204,6 +205,7 @@ class MappingBatch:
     spatial_y: np.ndarray  # [B, L, D] int
     order: np.ndarray  # [B, L, D] int
     keep: np.ndarray | None = None  # [L, 3] bool; None = the spec's keep
+    spatial_id: np.ndarray | None = None  # [B] the mapper's spatial-assignment index of each candidate
 
     @property
     def size(self) -> int:
@@ -261,16 +263,28 @@ class NestResult:
     def valid(self) -> np.ndarray:
         return self.capacity_ok & self.fanout_ok
 
+    def take(self, i: int) -> "NestResult":
+        """Candidate ``i`` as a batch of one (the mapper keeps its best without re-evaluating)."""
+        sl = slice(i, i + 1)
+        return NestResult(
+            reads=self.reads[sl], fills=self.fills[sl], updates=self.updates[sl], utilized=self.utilized[sl],
+            tile_words=self.tile_words[sl], capacity_ok=self.capacity_ok[sl], fanout_ok=self.fanout_ok[sl],
+            compute_cycles=self.compute_cycles[sl], cycles=self.cycles[sl], level_energy_pj=self.level_energy_pj[sl],
+            tensor_energy_pj=self.tensor_energy_pj[sl], mac_energy_pj=self.mac_energy_pj[sl],
+            energy_pj=self.energy_pj[sl], utilized_macs=self.utilized_macs[sl],
+            dram_read_words=self.dram_read_words[sl], dram_write_words=self.dram_write_words[sl], macs=self.macs,
+        )
+
 
 def _tensor_volume(ext: np.ndarray, t: int, pb: Problem) -> np.ndarray:
-    """Words of tensor ``t`` spanned by a tile with per-dimension extents ``ext`` [B, D]."""
+    """Words of tensor ``t`` spanned by tiles with per-dimension extents ``ext`` [..., D]."""
     if t == W_T:
-        return ext[:, C_] * ext[:, M_] * ext[:, R_] * ext[:, S_]
+        return ext[..., C_] * ext[..., M_] * ext[..., R_] * ext[..., S_]
     if t == O_T:
-        return ext[:, N_] * ext[:, M_] * ext[:, P_] * ext[:, Q_]
-    h = (ext[:, P_] - 1) * pb.stride_h + (ext[:, R_] - 1) * pb.dilation_h + 1
-    w = (ext[:, Q_] - 1) * pb.stride_w + (ext[:, S_] - 1) * pb.dilation_w + 1
-    return ext[:, N_] * ext[:, C_] * h * w
+        return ext[..., N_] * ext[..., M_] * ext[..., P_] * ext[..., Q_]
+    h = (ext[..., P_] - 1) * pb.stride_h + (ext[..., R_] - 1) * pb.dilation_h + 1
+    w = (ext[..., Q_] - 1) * pb.stride_w + (ext[..., S_] - 1) * pb.dilation_w + 1
+    return ext[..., N_] * ext[..., C_] * h * w
 
 
 class _Nest:
@@ -310,12 +324,13 @@ class _Nest:
         self.total = self.prefix[:, K]
         moving = self.f > 1
         self.moving = moving
+        self._positions = np.arange(K)
         self.next_moving = self._next_index(moving)
         self._rows = np.arange(B)
 
     def _next_index(self, mask: np.ndarray) -> np.ndarray:
         """``out[:, k]`` = first position >= k where ``mask`` holds (K when none); shape [B, K+1]."""
-        idx = np.where(mask, np.arange(self.K), self.K)
+        idx = np.where(mask, self._positions, self.K)
         out = np.full((self.B, self.K + 1), self.K, dtype=np.int64)
         out[:, :-1] = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1]
         return out
@@ -323,7 +338,7 @@ class _Nest:
     def relevant_next(self, t: int) -> np.ndarray:
         return self._next_index(RELEVANT[t][self.dk] & self.moving)
 
-    def loads(self, c: int, ext: np.ndarray, t: int, next_rel: np.ndarray) -> np.ndarray:
+    def loads(self, c: int, ext: np.ndarray, t: int, next_rel: np.ndarray, vol: np.ndarray) -> np.ndarray:
         """Words brought into one tile of extents ``ext`` by the temporal loops above level ``c``.
 
         A step of a loop brings nothing while only loops irrelevant to the tensor have moved
@@ -334,7 +349,6 @@ class _Nest:
         sliding window to that loop only; an outer step re-fetches the whole tile even when the
         loops inside it are irrelevant).
         """
-        vol = _tensor_volume(ext, t, self.pb)
         start = int(self.level_start[c + 1])
         if start >= self.K:
             return vol
@@ -408,10 +422,11 @@ def evaluate_batch(pb: Problem, spec: AcceleratorSpec | ArchArrays, batch: Mappi
         next_rel = nest.relevant_next(t)
         own_loads: dict[int, np.ndarray] = {}
         s_rel_cum = np.cumprod(_colprod(S, rel_dims), axis=1)  # relevant spatial at levels <= l
+        vols = _tensor_volume(nest.ext, t, pb)  # [B, L] tile words at every level
         t_rel_above = _suffix_excl(_colprod(T, rel_dims)) if t == O_T else None
         for j, c in enumerate(keepers):
             ext_c = nest.ext[:, c, :]
-            vol = _tensor_volume(ext_c, t, pb)
+            vol = vols[:, c]
             tile[:, c, t] = vol
             if j == 0:
                 child = compute * s_rel_cum[:, c]  # MAC operands: no reuse inside the MAC
@@ -419,7 +434,7 @@ def evaluate_batch(pb: Problem, spec: AcceleratorSpec | ArchArrays, batch: Mappi
                 cc = keepers[j - 1]
                 # every child's own loads; identical tiles (irrelevant spatial loops) multicast
                 child = own_loads[cc] * (s_rel_cum[:, c] / s_rel_cum[:, cc])
-            loads = nest.loads(c, ext_c, t, next_rel) if c != top else None
+            loads = nest.loads(c, ext_c, t, next_rel, vol) if c != top else None
             if loads is not None:
                 own_loads[c] = loads
             if t == O_T:

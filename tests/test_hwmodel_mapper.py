@@ -150,3 +150,37 @@ def test_awkward_shapes_still_map() -> None:
             cost = backend.evaluate(layer, spec)
             assert cost.cycles >= np.ceil(layer.macs / spec.mac_units)
             assert cost.energy_pj > layer.macs * (spec.mac_energy_pj or 0)
+
+
+def test_tiny_buffers_fall_back_then_fail_with_a_user_error() -> None:
+    spec = load_accelerator("eyeriss_small")
+    pb = Problem(C=16, M=16, R=3, S=3, P=8, Q=8)
+    levels = [lv.model_dump() for lv in spec.levels]
+    levels[4].update(size_words=4)  # a 4-word global buffer: only a spatially-unrolled-free mapping fits
+    found = Mapper(spec.with_updates(levels=levels), seed=0).search(pb)
+    assert found.constraint_level == "relaxed" and found.mapping.dim_products() == pb.dim_map()
+    levels[4].update(size_words=1, block_size=1)  # cannot hold one input and one output word
+    with pytest.raises(MascotError, match="no valid mapping"):
+        Mapper(spec.with_updates(levels=levels), seed=0).search(pb)
+
+
+CAPPED = [i for i, r in enumerate(ROWS.itertuples()) if r.mapper_termination != "victory"]
+
+
+@pytest.mark.parametrize("idx", CAPPED, ids=[f"{ROWS.iloc[i].arch}-{ROWS.iloc[i].layer}" for i in CAPPED])
+def test_thorough_search_beats_timeloop_where_it_hit_its_time_cap(idx: int) -> None:
+    from hwmodel.mapper import MapperConfig
+
+    r = ROWS.iloc[idx]
+    found = best_mapping(_problem(r), load_accelerator(r.arch), objective="edp", seed=0,
+                         config=MapperConfig.preset("thorough"))
+    assert found.cycles * found.energy_pj < r.cycles * r.energy_pj
+
+
+@pytest.mark.parametrize("idx", range(len(ROWS)), ids=[f"{r.arch}-{r.layer}" for r in ROWS.itertuples()])
+def test_delay_objective_matches_timeloop_cycles(idx: int) -> None:
+    """Timeloop optimised delay then energy: our delay search reaches its cycles at <= 1.05x its energy."""
+    r = ROWS.iloc[idx]
+    found = best_mapping(_problem(r), load_accelerator(r.arch), objective="delay", seed=0)
+    assert found.cycles <= r.cycles
+    assert found.energy_pj <= 1.05 * r.energy_pj

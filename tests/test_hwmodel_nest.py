@@ -116,10 +116,12 @@ def test_timeloop_yaml_zero_factor_and_errors(eyeriss) -> None:
         {"target": "shared_glb", "type": "datatype", "keep": ["Inputs", "Outputs"], "bypass": ["Weights"]},
         {"target": "psum_spad", "type": "datatype", "keep": ["Outputs"]},
         {"target": "weights_spad", "type": "datatype", "keep": ["Weights"]},
-        {"target": "ifmap_spad", "type": "datatype", "keep": ["Inputs"]},
     ]}
-    m = mapping_from_timeloop_dict(doc, names, dims=CONV1_PB.dim_map())
+    spec_keep = {lv.name: lv.keep for lv in eyeriss.levels}
+    m = mapping_from_timeloop_dict(doc, names, dims=CONV1_PB.dim_map(), default_keep=spec_keep)
     assert m.to_compact() == CONV1  # Q0 = the whole remaining Q; unnamed loops have factor 1
+    # without the SA's keep, a level with no datatype entry keeps everything (Timeloop's default)
+    assert mapping_from_timeloop_dict(doc, names, dims=CONV1_PB.dim_map()).level("ifmap_spad").keep == TENSORS
     doc["mapping"][0]["target"] = "L2"
     with pytest.raises(MascotError, match=r"mapping\[0\].target 'L2' is not a level"):
         mapping_from_timeloop_dict(doc, names)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from hwmodel.cost import LayerCost
-from hwmodel.mapper import OBJECTIVES, Mapper, MapperConfig, MapperResult
+from hwmodel.mapper import EFFORTS, OBJECTIVES, Mapper, MapperConfig, MapperResult
 from hwmodel.nest import Problem
 from hwmodel.spec import AcceleratorSpec
 from hwmodel.vector_cost import vector_layer_cost
@@ -50,17 +50,21 @@ class AnalyticalBackend:
     name = "analytical"
     version = "1"
 
-    def __init__(self, objective: str = "delay", seed: int = 0, config: MapperConfig | None = None, **options: Any):
+    def __init__(self, objective: str = "delay", seed: int = 0, effort: str = "fast", config: MapperConfig | None = None,
+                 **options: Any):
         if objective not in OBJECTIVES:
             raise MascotError(f"unknown objective {objective!r}", hint=f"choose one of {', '.join(OBJECTIVES)}")
+        if effort not in EFFORTS:
+            raise MascotError(f"unknown mapper effort {effort!r}", hint=f"choose one of {', '.join(EFFORTS)}")
         if options:
             raise MascotError(
                 f"unknown option(s) for the analytical backend: {', '.join(sorted(options))}",
-                hint="it takes objective=delay|energy|edp and seed=INT",
+                hint="it takes objective=delay|energy|edp, seed=INT and effort=fast|thorough",
             )
         self.objective = objective
         self.seed = int(seed)
-        self.config = config or MapperConfig()
+        self.effort = effort
+        self.config = config or MapperConfig.preset(effort)
 
     def cache_options(self) -> dict[str, Any]:
         return {"mapper": repr(self.config)}
