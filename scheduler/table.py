@@ -4,7 +4,9 @@ A layer table (``hwmodel.tables``) has one row per (model, layer, SA *class*). T
 the same numbers per SA *instance* of one system, indexed by plain integers, so that its hot loop
 never touches pandas: :class:`SimTable` holds, for every layer of every model (a *global layer id*
 ``g``), the latency, DRAM bandwidth and dynamic energy on each of the ``M`` instances, the layer's
-predecessors and successors (local indices inside its model) and each model's isolated latency.
+predecessors and successors (local indices inside its model) and each model's isolated latency: the job alone on the idle system, each layer on the SA where it is
+fastest *alone* (its table latency, stretched by ``bw / DRAM capacity`` when it needs more
+bandwidth than the DRAM gives, exactly as the simulator would run it), along the critical path.
 
 :class:`Platform` is what the simulator needs from a system spec: the ordered SA instances (name,
 class, static power), the shared DRAM bandwidth and the system's name (to check that a table was
@@ -118,6 +120,7 @@ class SimTable:
     preds_local: tuple[tuple[int, ...], ...]
     succs_local: tuple[tuple[int, ...], ...]
     isolated_s: np.ndarray  # [K]
+    solo_lat_s: np.ndarray  # [G, M] latency alone on the system: lat × max(1, bw / DRAM capacity)
     model_of_layer: np.ndarray  # [G]
     local_index: np.ndarray  # [G]
     source: str = ""
@@ -156,7 +159,9 @@ class SimTable:
         """Same layers on a platform with the same instances (e.g. another DRAM bandwidth)."""
         if platform.class_names != self.platform.class_names:
             raise MascotError("with_platform: the SA instances differ; rebuild the SimTable")
-        return replace(self, platform=platform, _lists={})
+        # deadlines (isolated_s) stay those of the nominal system, so that a bandwidth sweep
+        # measures the schedule under the same SLA; only the solo latency estimates change
+        return replace(self, platform=platform, solo_lat_s=solo_latency(self.lat_s, self.bw_gbps, platform.dram_gbps), _lists={})
 
     # ------------------------------------------------------------------------------------
     @classmethod
@@ -271,8 +276,10 @@ class SimTable:
             base = bases[model_of[g]]
             for q in preds[g]:
                 succs[base + q].append(int(local[g]))
+        bw = np.ascontiguousarray(bw_c[:, cols])
+        solo = solo_latency(lat, bw, platform.dram_gbps)
         isolated = np.zeros(len(per_model))
-        best = lat.min(axis=1)
+        best = solo.min(axis=1)
         for k in range(len(per_model)):
             base = bases[k]
             finish = np.zeros(bases[k + 1] - base)
@@ -286,8 +293,9 @@ class SimTable:
             layer_base=np.asarray(bases, dtype=np.int64),
             layer_names=tuple(names),
             lat_s=np.ascontiguousarray(lat),
-            bw_gbps=np.ascontiguousarray(bw_c[:, cols]),
+            bw_gbps=bw,
             energy_pj=np.ascontiguousarray(en_c[:, cols]),
+            solo_lat_s=solo,
             preds_local=tuple(preds),
             succs_local=tuple(tuple(s) for s in succs),
             isolated_s=isolated,
@@ -295,6 +303,12 @@ class SimTable:
             local_index=local,
             source=source,
         )
+
+
+def solo_latency(lat_s: np.ndarray, bw_gbps: np.ndarray, dram_gbps: float) -> np.ndarray:
+    """Latency of each layer alone on the system: a layer that needs more bandwidth than the DRAM
+    gives is slowed by ``bw / capacity`` even without other tenants (the simulator's rule)."""
+    return np.ascontiguousarray(lat_s * np.maximum(1.0, bw_gbps / dram_gbps))
 
 
 def _as_list(value: Any) -> list:

@@ -96,3 +96,21 @@ def test_exact_time_limit_returns_bound_and_gap():
     assert part.lower_bound_s is not None and part.lower_bound_s <= part.bottleneck_s
     assert 0.0 <= part.gap <= 1.0
     assert part.status in ("optimal", "feasible")
+
+
+def test_cuts_along_the_default_order_equal_the_balanced_heuristic():
+    from scheduler.pipeline.heuristic import balanced_cuts_in_order
+
+    problem = random_problem(np.random.default_rng(21), 40, 4)
+    assign = balanced_cuts_in_order(problem, np.arange(problem.n_layers))
+    np.testing.assert_array_equal(assign, solve_latency_balanced(problem).assign)
+    # any topological order gives a feasible partition
+    order = np.lexsort((np.arange(problem.n_layers), solve_learned(problem, samples=3, refine=False).assign))
+    assert is_feasible(problem, balanced_cuts_in_order(problem, order))
+
+
+def test_refinement_never_hurts():
+    for problem in random_problems(seed=17, count=3, n_range=(20, 40)):
+        raw = solve_learned(problem, samples=7, refine=False)
+        refined = solve_learned(problem, samples=7, refine=True)
+        assert refined.bottleneck_s <= raw.bottleneck_s * (1 + 1e-12)

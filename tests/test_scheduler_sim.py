@@ -148,3 +148,20 @@ def test_forecast_runs_the_period_on_a_clone():
     # one period covers the whole run here, so the forecast equals the real outcome
     assert f.rq_end_s == pytest.approx(end.loc[[0, 1, 2, 3]].to_numpy())
     assert (seen["state"] == 0).all()  # the clone did not touch the real state
+
+
+def test_fused_fcfs_loop_and_idle_skipping_match_period_by_period_stepping():
+    from scheduler.sim.synthetic import random_table, random_trace
+
+    rng = np.random.default_rng(42)
+    t = SimTable.from_frame(random_table(rng, n_models=4, max_layers=10), literal_platform(("a", "b", "b"), dram_gbps=6.0))
+    tr = random_trace(rng, t.models, n_jobs=60, mean_gap_s=6e-5, qos_factor=3.0)
+    ref = Simulator(t, tr, get_policy("fcfs-h"), 5e-5, fused=False, skip_idle=False).run()
+    for fused in (False, True):
+        sim = Simulator(t, tr, get_policy("fcfs-h"), 5e-5, fused=fused)
+        res = sim.run()
+        assert sim.fused_run is fused
+        pd.testing.assert_frame_equal(res.schedule, ref.schedule)
+        pd.testing.assert_frame_equal(res.jobs, ref.jobs)
+        assert res.summary["energy_j"] == pytest.approx(ref.summary["energy_j"], rel=1e-12)
+        assert res.summary["periods"] <= ref.summary["periods"]

@@ -147,6 +147,7 @@ def test_empty_trace_is_valid(tmp_path):
     assert len(trace) == 0 and trace.arrival_rate_per_s == 0.0
     assert list(trace.summary()["requests"]) == [0, 0, 0]
     assert load_trace(save_trace(trace, tmp_path / "empty.parquet")).equals(trace)
+    assert load_trace(save_trace(trace, tmp_path / "empty.json")).equals(trace)
 
 
 # --- reproducibility -------------------------------------------------------------------
@@ -200,13 +201,12 @@ def test_bad_model_lists():
 
 # --- the paper's workload sets (from the zoo) -------------------------------------------
 def test_workload_sets_of_the_paper():
-    from workloads.zoo import WORKLOAD_SETS, list_models
+    from workloads.zoo import WORKLOAD_SETS, model_names, resolve_name
 
     assert set(WORKLOAD_SETS) >= {"light", "heavy", "mixed"}
     assert set(WORKLOAD_SETS["mixed"]) == set(WORKLOAD_SETS["light"]) | set(WORKLOAD_SETS["heavy"])
     assert len(WORKLOAD_SETS["light"]) == 3 and len(WORKLOAD_SETS["heavy"]) == 4
-    zoo_names = {m if isinstance(m, str) else m.name for m in list_models()}
-    assert set(WORKLOAD_SETS["mixed"]) <= zoo_names
+    assert {resolve_name(m) for m in WORKLOAD_SETS["mixed"]} <= set(model_names())
     for name, members in WORKLOAD_SETS.items():
         trace = generate_trace(name, duration_s=20.0, mean_interarrival_s=1e-3, seed=0)
         assert trace.workload_set == name and trace.models == tuple(members)

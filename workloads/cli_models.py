@@ -21,8 +21,6 @@ models_app = typer.Typer(
     no_args_is_help=True,
 )
 
-#: Python modules the ``zoo`` extra provides (the generator needs them, nothing else does).
-ZOO_EXTRA_MODULES = ("torch", "pytorchcv", "transformers", "onnxscript")
 ZOO_EXTRA_HINT = "install the generator's dependencies with `pip install -e '.[zoo]'`"
 
 
@@ -52,34 +50,28 @@ def parse_input_shapes(specs: list[str]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _zoo_names() -> list[str]:
-    from workloads.zoo import list_models
+def resolve_model(name_or_path: str) -> tuple[Path, str | None]:
+    """A file path, or a zoo name / alias → (ONNX path, zoo name or None for a file).
 
-    return [e if isinstance(e, str) else getattr(e, "name", None) or e["name"] for e in list_models()]
-
-
-def resolve_model(name_or_path: str) -> tuple[Path, bool]:
-    """A file path, or a zoo name → (ONNX path, is_zoo). Unknown names get close-match hints."""
+    Unknown names raise :class:`MascotError` with close matches and the zoo listing.
+    """
     path = Path(name_or_path)
     if path.is_file():
-        return path, False
+        return path, None
     looks_like_path = path.suffix.lower() == ".onnx" or "/" in name_or_path or "\\" in name_or_path
     if looks_like_path or path.exists():
         reason = "is not a file" if path.exists() else "not found"
-        raise MascotError(f"ONNX file {reason}", path=path, hint="check the path, or give a zoo name (`mascot models list`)")
-    names = _zoo_names()
-    if name_or_path in names:
-        from workloads.zoo import model_path
+        raise MascotError(f"ONNX file {reason}", path=path,
+                          hint="check the path, or give a zoo name (`mascot models list`)")
+    from workloads.zoo import model_path, resolve_name
 
-        return Path(model_path(name_or_path)), True
-    import difflib
-
-    close = difflib.get_close_matches(name_or_path, names, n=3, cutoff=0.5)
-    raise MascotError(
-        f"unknown model {name_or_path!r}: neither a zoo name nor an existing file"
-        + (f" (did you mean {', '.join(close)}?)" if close else ""),
-        hint=f"zoo models: {', '.join(names)}",
-    )
+    try:
+        name = resolve_name(name_or_path)
+    except MascotError as exc:
+        message = str(exc).split("\n  hint:")[0]
+        raise MascotError(f"{message}: neither a zoo name nor an existing file",
+                          hint=f"{exc.hint}; `mascot models list` shows the zoo") from None
+    return Path(model_path(name)), name
 
 
 # --- commands --------------------------------------------------------------------------
@@ -91,34 +83,26 @@ def list_cmd(
     import pandas as pd
 
     from mascot.ui import print_frame, print_json
+    from workloads.zoo import list_models
 
-    rows = [_manifest_row(name) for name in _zoo_names()]
+    rows = list_models()
     if as_json:
         print_json(rows)
         return
-    df = pd.DataFrame(rows, columns=["name", "variant", "input", "macs", "params", "layers"])
-    df["GMACs"] = df["macs"] / 1e9
-    print_frame(df[["name", "variant", "input", "GMACs", "macs", "params", "layers"]], title="model zoo")
-
-
-def _manifest_row(name: str) -> dict[str, Any]:
-    from workloads import zoo
-
-    entry: Any = zoo.manifest_entry(name) if hasattr(zoo, "manifest_entry") else None
-    if entry is None and hasattr(zoo, "MANIFEST"):
-        entry = zoo.MANIFEST.get(name) if isinstance(zoo.MANIFEST, dict) else None
-    entry = dict(entry or {}) if not hasattr(entry, "model_dump") else entry.model_dump()
-    return {
-        "name": name,
-        "variant": entry.get("variant", ""),
-        "input": _input_text(entry.get("input", entry.get("input_size", entry.get("input_shape", "")))),
-        "macs": entry.get("macs"),
-        "params": entry.get("params"),
-        "layers": entry.get("layers", entry.get("num_layers")),
-    }
+    df = pd.DataFrame({
+        "name": [r["name"] for r in rows],
+        "input": [_input_text(r.get("input", "")) for r in rows],
+        "GMACs": [int(r["macs"]) / 1e9 for r in rows],
+        "M params": [int(r["params"]) / 1e6 for r in rows],
+        "layers": [int(r["layers"]) for r in rows],
+        "variant": [r.get("variant", "") for r in rows],
+    })
+    print_frame(df, title="model zoo (weight-free ONNX; `mascot models show NAME --layers` for details)")
 
 
 def _input_text(value: Any) -> str:
+    if isinstance(value, dict) and len(value) == 1:
+        return _input_text(next(iter(value.values())))
     if isinstance(value, dict):
         return ", ".join(f"{k}={_input_text(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -139,10 +123,15 @@ def show_cmd(
     from workloads.onnx_import import load_onnx
 
     shapes = parse_input_shapes(list(input_shape or []))
-    path, _ = resolve_model(model)
+    path, zoo_name = resolve_model(model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        graph = load_onnx(path, input_shapes=shapes or None, batch=batch, allow_unknown=allow_unknown)
+        if zoo_name is not None and not shapes and not allow_unknown:
+            from workloads.zoo import load_model
+
+            graph = load_model(zoo_name, batch=batch)  # knows which zoo models allow batch > 1
+        else:
+            graph = load_onnx(path, input_shapes=shapes or None, batch=batch, allow_unknown=allow_unknown)
     if caught:
         from mascot.ui import err_console
 
@@ -165,13 +154,22 @@ def layer_rows(graph: Any) -> Any:
     return pd.DataFrame({
         "#": df["index"],
         "name": df["name"],
-        "op": df["op_type"] + df["fused"].map(lambda f: f"+{f.replace(',', '+')}" if f else ""),
+        "op": [_op_text(op, fused) for op, fused in zip(df["op_type"], df["fused"])],
         "dims": [_dims_text(r) for r in df.itertuples(index=False)],
         "MACs": df["macs"],
         "weights": df["weight_elements"],
         "inputs": df["input_elements"],
         "outputs": df["output_elements"],
     })
+
+
+_OP_ABBREV = {"BatchNormalization": "BN", "GlobalAveragePool": "GlobalAvgPool", "LayerNormalization": "LayerNorm"}
+
+
+def _op_text(op: str, fused: str) -> str:
+    """``Conv`` + fused ``BatchNormalization,Relu`` → ``Conv+BN+Relu``."""
+    parts = [op] + [f for f in fused.split(",") if f]
+    return "+".join(_OP_ABBREV.get(p, p) for p in parts)
 
 
 def _dims_text(r: Any) -> str:
@@ -190,6 +188,25 @@ def _dims_text(r: Any) -> str:
     return " ".join(parts)
 
 
+def _layer_table(graph: Any) -> Any:
+    """The per-layer table, compact enough for a terminal: sizes in k / M / G, no inner rules."""
+    from rich import box
+
+    from mascot.ui import frame_table
+
+    rows = layer_rows(graph)
+    for col in ("MACs", "weights", "inputs", "outputs"):
+        rows[col] = rows[col].map(lambda v: si(int(v)) if v else "0")
+    table = frame_table(rows, title=f"{len(graph)} layers of {graph.name} (topological order; exact counts: --json)")
+    table.box = box.SIMPLE_HEAD
+    table.pad_edge = False
+    for column in table.columns:
+        if column.header in ("#", "MACs", "weights", "inputs", "outputs"):
+            column.justify = "right"
+            column.no_wrap = True
+    return table
+
+
 def si(value: float) -> str:
     """``4089184256`` → ``"4.089 G"``: magnitudes readable at a glance."""
     for factor, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
@@ -205,7 +222,7 @@ def _with_si(value: int) -> str:
 def _print_graph(graph: Any, path: Path, layers: bool) -> None:
     import pandas as pd
 
-    from mascot.ui import console, print_frame
+    from mascot.ui import console, format_value, print_frame
 
     s = graph.summary()
     df = graph.to_frame()
@@ -220,12 +237,11 @@ def _print_graph(graph: Any, path: Path, layers: bool) -> None:
         "weight elements": int(df["weight_elements"].sum()),
         "output elements": int(df["output_elements"].sum()),
     }
-    from mascot.ui import format_value
 
     print_frame(pd.DataFrame({"total": list(totals), "value": [format_value(v) for v in totals.values()]}),
                 title=f"model {s['model']}")
     if layers:
-        print_frame(layer_rows(graph), title=f"{len(graph)} layers (topological order)")
+        console.print(_layer_table(graph))
     else:
         console.print("[dim]add --layers for the per-layer table[/dim]")
 
@@ -239,8 +255,8 @@ def export_cmd(
     from mascot.io import atomic_write_bytes
     from mascot.ui import console
 
-    path, is_zoo = resolve_model(model)
-    if not is_zoo:
+    path, zoo_name = resolve_model(model)
+    if zoo_name is None:
         raise MascotError(f"{model!r} is a file, not a zoo name", hint="`mascot models list` shows the zoo names")
     if output.exists() and output.is_dir():
         output = output / path.name
@@ -273,14 +289,8 @@ def build_zoo_cmd(
 
 
 def _print_build_result(result: Any) -> None:
-    from mascot.ui import console, print_frame
+    """``build_zoo`` returns one row per rebuilt model (MACs next to the published figure)."""
+    from mascot.ui import print_frame
 
-    if result is None:
-        console.print("zoo rebuilt")
-        return
-    if hasattr(result, "columns"):
-        print_frame(result, title="rebuilt zoo")
-        return
-    items = result.values() if isinstance(result, dict) else result
-    for item in items:
-        console.print(str(item))
+    shown = result.drop(columns=[c for c in ("sha256",) if c in result.columns])
+    print_frame(shown, title=f"rebuilt {len(result)} zoo model(s)")

@@ -42,24 +42,29 @@ def _parse_weights(text: str) -> list[float]:
 
 
 def _check_models(names: list[str]) -> list[str]:
-    """Zoo names pass; so do paths of existing ONNX files (the scheduler loads them by path)."""
-    from workloads.zoo import list_models
+    """Zoo names and aliases pass (other spellings become the zoo name); so do existing .onnx files."""
+    from workloads.zoo import ALIASES, model_names, resolve_name
 
-    known = set(_zoo_names(list_models()))
-    unknown = [n for n in names if n not in known and not (n.endswith(".onnx") and Path(n).is_file())]
-    if unknown:
-        import difflib
+    known = set(model_names()) | set(ALIASES)
+    out = []
+    for name in names:
+        if name in known or (name.lower().endswith(".onnx") and Path(name).is_file()):
+            out.append(name)
+            continue
+        try:
+            out.append(resolve_name(name))
+        except MascotError as exc:
+            message = str(exc).split("\n  hint:")[0]
+            raise MascotError(f"--models: {message}",
+                              hint=f"{exc.hint}; or give paths of .onnx files; `mascot models list` shows the zoo") from None
+    return out
 
-        hints = [f"{u} → {m[0]}" for u in unknown if (m := difflib.get_close_matches(u, sorted(known), n=1))]
-        raise MascotError(
-            f"--models: unknown model(s) {', '.join(unknown)}" + (f" (did you mean {'; '.join(hints)}?)" if hints else ""),
-            hint=f"use zoo names ({', '.join(sorted(known))}) or paths of .onnx files; `mascot models list` shows the zoo",
-        )
-    return names
 
+def _positive(option: str, value: float) -> None:
+    import math
 
-def _zoo_names(entries: Any) -> list[str]:
-    return [e if isinstance(e, str) else getattr(e, "name", None) or e["name"] for e in entries]
+    if not (math.isfinite(value) and value > 0):
+        raise MascotError(f"{option} must be a positive number, got {value}")
 
 
 @workload_app.command("generate")
@@ -83,6 +88,19 @@ def generate(
         raise MascotError("--set and --models are alternatives", hint="give one of them")
     if weights is not None and models is None and workload_set is None:
         raise MascotError("--weights needs --models (or --set) to say which models they weigh")
+    if output is not None:
+        traces.trace_format(output)  # a wrong suffix fails before the work, not after
+    _positive("--duration-ms", duration_ms)
+    _positive("--mean-interarrival-ms", mean_interarrival_ms)
+    if qos_factor is not None:
+        _positive("--qos-factor", qos_factor)
+    if pareto_shape is not None and not pareto_shape > 1.0:
+        raise MascotError(f"--pareto-shape must be > 1 (the mean inter-arrival is infinite otherwise), got {pareto_shape}",
+                          hint="heavy-tailed traffic uses 1.5-3; the default is 2.0")
+    try:
+        qos_mix = traces.parse_qos_mix(qos)
+    except MascotError as exc:
+        raise MascotError(f"--qos: {str(exc).split(chr(10))[0]}", hint=exc.hint) from None
     mix: str | list[str] = _check_models(_split_list(models, "--models")) if models is not None else (workload_set or "mixed")
     kwargs: dict[str, Any] = {}
     if pareto_shape is not None:
@@ -94,13 +112,17 @@ def generate(
         weights=_parse_weights(weights) if weights is not None else None,
         duration_s=duration_ms / 1000.0,
         mean_interarrival_s=mean_interarrival_ms / 1000.0,
-        qos=qos,
+        qos=qos_mix,
         seed=seed,
         **kwargs,
     )
     if output is not None:
         traces.save_trace(trace, output)
     _show(trace, output, rows=5, as_json=as_json)
+    if output is not None and not as_json:
+        from mascot.ui import console
+
+        console.print(f"wrote {output} ({len(trace):,} requests)")
 
 
 @workload_app.command("show")
@@ -138,7 +160,7 @@ def _overview(trace: Any) -> dict[str, Any]:
 def _show(trace: Any, path: Path | None, *, rows: int, as_json: bool) -> None:
     import pandas as pd
 
-    from mascot.ui import console, print_frame, print_json
+    from mascot.ui import print_frame, print_json
 
     overview = _overview(trace)
     summary = trace.summary()
@@ -151,8 +173,6 @@ def _show(trace: Any, path: Path | None, *, rows: int, as_json: bool) -> None:
     print_frame(summary, title="requests per model and QoS level")
     if rows > 0 and len(trace):
         print_frame(trace.frame.head(rows), title=f"first {min(rows, len(trace))} of {len(trace):,} requests")
-    if path is not None:
-        console.print(f"[dim]{path}[/dim]")
 
 
 def _fmt(value: Any) -> str:

@@ -182,6 +182,10 @@ def validate_frame(df: pd.DataFrame, *, path: str | Path | None = None) -> pd.Da
             path=path,
             hint=f"a trace has the columns {', '.join(COLUMNS)}; make one with `mascot workload generate`",
         )
+    if len(df) == 0:  # no values to check; JSON gives empty columns no dtype
+        return pd.DataFrame({"job_id": np.empty(0, np.int64), "arrival_s": np.empty(0, np.float64),
+                             "model": pd.Series([], dtype="str"), "qos": pd.Series([], dtype="str"),
+                             "qos_factor": np.empty(0, np.float64)})
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
 
     job_id = df["job_id"]
@@ -394,7 +398,9 @@ def generate_trace(
 
 
 # --- files -----------------------------------------------------------------------------
-def _trace_format(path: Path) -> str:
+def trace_format(path: str | Path) -> str:
+    """``"parquet"`` or ``"json"`` from the file name; anything else is a MascotError."""
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
@@ -407,7 +413,7 @@ def _trace_format(path: Path) -> str:
 def save_trace(trace: Trace, path: str | Path) -> Path:
     """Write ``trace`` atomically as Parquet (metadata in the schema) or JSON, by suffix."""
     path = Path(path)
-    fmt = _trace_format(path)
+    fmt = trace_format(path)
     meta = trace.metadata()
     if fmt == "json":
         rows = trace.frame.to_dict(orient="list")
@@ -461,7 +467,7 @@ def load_trace(path: str | Path) -> Trace:
     Parquet files without mascot metadata load with unknown provenance (metadata ``None``).
     """
     path = Path(path)
-    fmt = _trace_format(path)
+    fmt = trace_format(path)
     if not path.is_file():
         raise MascotError("trace file not found", path=path, hint="make one with `mascot workload generate`")
     if fmt == "json":
@@ -477,8 +483,6 @@ def load_trace(path: str | Path) -> Trace:
         if len(lengths) > 1 or not all(isinstance(v, list) for v in requests.values()):
             raise MascotError("JSON trace columns under 'requests' must be lists of equal length", path=path)
         frame = pd.DataFrame(requests)
-        if "qos_factor" in frame and len(frame) and pd.api.types.is_integer_dtype(frame["qos_factor"].dtype):
-            frame["qos_factor"] = frame["qos_factor"].astype(np.float64)
         return _trace_from(frame, {k: v for k, v in doc.items() if k != "requests"}, path)
 
     import pyarrow as pa

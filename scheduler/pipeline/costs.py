@@ -13,8 +13,10 @@ Per-layer compute times come from one of three sources (``compute=``):
 
 * ``"roofline"`` (default): a first-order model of a weight-stationary C×M systolic array, kept
   here so pipelining works without a layer table: a conv/matmul layer takes
-  ``N·P·Q·R·S·groups·ceil(C_g/X)·ceil(M_g/Y)`` cycles (``X×Y`` PE array; a depthwise layer maps
-  its channels on X instead: ``N·P·Q·R·S·ceil(C/X)·ceil(M_g/Y)``), a vector layer
+  ``N·P·Q·R·S·groups·ceil(C_g/X)·ceil(M_g/Y)`` cycles (``X×Y`` PE array, ``C_g``, ``M_g`` the
+  channels per group); a grouped layer may instead map its groups on X,
+  ``N·P·Q·R·S·ceil(groups/X)·ceil(M_g/Y)·C_g`` (a depthwise 3×3 then uses all 64 columns),
+  and the cheaper of the two counts; a vector layer takes
   ``ceil(max(vector_ops, output elements) / vector_lanes)`` cycles;
 * a :class:`hwmodel.tables.LayerTable` (or its Parquet/CSV file): the ``latency_s`` column of
   the rows of this model and SA class, in ``layer_index`` order;

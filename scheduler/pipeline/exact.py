@@ -129,17 +129,20 @@ def solve_exact(problem: PipelineProblem, time_limit_s: float = 60.0, workers: i
     solver.parameters.random_seed = int(seed)
     m.Minimize(t_big)
     status = solver.Solve(m)
+    slack = (n + len(r) + 2 * k) * 0.5 + 1  # worst-case rounding, in integer units
+    # a bound that needs no search: the compute must be shared by k stages, and no layer splits
+    trivial_s = max(problem.compute_time_s.sum() / k, float(problem.compute_time_s.max()))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # nothing found in time: keep the hint
-        part = make_partition(problem, hint, "exact", time.perf_counter() - start, "feasible", None)
-        return part
+        bound_s = max(trivial_s, (solver.BestObjectiveBound() - slack) / scale)
+        return make_partition(problem, hint, "exact", time.perf_counter() - start, "feasible",
+                              min(bound_s, _score(problem, hint)))
 
     def read() -> np.ndarray:
         return np.array([sum(int(solver.Value(y[v][j])) for j in range(1, k)) for v in range(n)], dtype=np.int64)
 
     assign = read()
     proven = status == cp_model.OPTIMAL
-    slack = (n + len(r) + 2 * k) * 0.5 + 1  # worst-case rounding, in integer units
-    bound_s = max(0.0, (solver.BestObjectiveBound() - slack) / scale)
+    bound_s = max(trivial_s, (solver.BestObjectiveBound() - slack) / scale)
     elapsed = time.perf_counter() - start
     left = time_limit_s - (solver.deterministic_time if deterministic else elapsed)
     if tie_break and proven and left > 0.05:

@@ -39,20 +39,18 @@ def segment_times(problem: PipelineProblem) -> np.ndarray:
     compute = c_pre[None, :] - c_pre[:, None]
     params = p_pre[None, :] - p_pre[:, None]
     recv = h_pre[None, :] - h_pre[:, None]
-    e = problem.unique_out_edges
+    e = problem.unique_out_edges  # sorted by (producer, consumer)
     if e.size:
-        eu, ev = e[:, 0], e[:, 1]
-        first = np.full(n, n + 1, dtype=np.int64)
-        for a in range(1, n):
-            live = (eu < a) & (ev >= a)
-            if not live.any():
-                continue
-            first[:] = n + 1
-            np.minimum.at(first, eu[live], ev[live])
-            used = first <= n
-            # the tensor of u enters segment [a, b) iff b > first[u]
-            row = np.bincount(first[used] + 1, weights=problem.out_bytes[used], minlength=n + 2)[: n + 1]
-            recv[a] += np.cumsum(row)
+        # For producer u with consumers c1 < c2 < ..., a segment starting at a in (c_{i-1}, c_i]
+        # (c_0 = u) first meets the tensor at c_i, so it pays out_bytes[u] iff b > c_i: a
+        # rectangle rows (c_{i-1}, c_i] x columns (c_i, n], summed with a 2-D difference array.
+        u, v = e[:, 0], e[:, 1]
+        prev = np.where(np.r_[False, u[1:] == u[:-1]], np.r_[0, v[:-1]], u)
+        diff = np.zeros((n + 2, n + 2))
+        w = problem.out_bytes[u]
+        np.add.at(diff, (prev + 1, v + 1), w)
+        np.add.at(diff, (v + 1, v + 1), -w)
+        recv += np.cumsum(np.cumsum(diff, axis=0), axis=1)[: n + 1, : n + 1]
     stream = np.maximum(params - problem.param_mem_bytes, 0.0) / problem.param_bw_bytes_per_s
     t = compute + stream + recv / problem.link_bw_bytes_per_s
     idx = np.arange(n + 1)
@@ -136,3 +134,21 @@ def solve_latency_balanced(problem: PipelineProblem) -> Partition:
     bounds = _lexicographic(stage, stage, problem.n_stages)
     assign = boundaries_to_assign(bounds, problem.n_layers)
     return make_partition(problem, assign, "balanced", time.perf_counter() - start)
+
+
+def balanced_cuts_in_order(problem: PipelineProblem, order: np.ndarray) -> np.ndarray:
+    """Latency-balanced contiguous cuts of the layers taken in ``order`` (a topological order).
+
+    Returns a stage per layer (original indexing). The learned solver uses it to place the stage
+    boundaries optimally along the layer order its policy chose.
+    """
+    order = np.asarray(order, dtype=np.int64)
+    pos = np.empty_like(order)
+    pos[order] = np.arange(order.size)
+    e = pos[problem.edges] if problem.edges.size else problem.edges
+    sub = PipelineProblem(problem.compute_time_s[order], problem.param_bytes[order], problem.out_bytes[order], e,
+                          problem.n_stages, problem.param_mem_bytes, problem.param_bw_bytes_per_s,
+                          problem.link_bw_bytes_per_s, problem.host_in_bytes[order], name=problem.name)
+    stage = segment_times(sub)
+    bounds = _lexicographic(stage, stage, problem.n_stages)
+    return boundaries_to_assign(bounds, problem.n_layers)[pos]

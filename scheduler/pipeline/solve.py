@@ -11,7 +11,7 @@ SOLVERS: tuple[str, ...] = ("exact", "heuristic", "balanced", "learned")
 
 
 def solve(problem: PipelineProblem, solver: str, time_limit_s: float = 60.0, workers: int = 2, seed: int = 0,
-          samples: int = 31, weights: str | Path | None = None) -> Partition:
+          samples: int = 15, weights: str | Path | None = None) -> Partition:
     """Partition ``problem`` with the named solver.
 
     ``time_limit_s`` / ``workers`` apply to ``exact``; ``samples`` / ``seed`` / ``weights`` (a

@@ -37,12 +37,12 @@ from scheduler.pipeline.synthetic import random_problems
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    graphs: int = 400
+    graphs: int = 600
     min_layers: int = 10
-    max_layers: int = 48
+    max_layers: int = 80
     stage_choices: tuple[int, ...] = (2, 3, 4, 5, 6)
     exact_limit: float = 20.0  # deterministic-time units per CP-SAT solve
-    epochs: int = 60
+    epochs: int = 40
     batch: int = 16
     lr: float = 2e-3
     val_fraction: float = 0.15

@@ -2,8 +2,8 @@
 
 ``get_policy("fcfs-h")``, ``get_policy("magma", population=20, generations=10)``... Names with an
 argument use ``"prefix:ARG"`` (e.g. ``"relmas:model.pt"``): a package registers a prefix with
-:func:`register_policy_prefix`; for the prefix ``relmas`` the module ``scheduler.policies.relmas``
-is imported on first use so it can register itself.
+:func:`register_policy_prefix`; for an unknown prefix ``P`` the module ``scheduler.policies.P`` or
+``scheduler.P.policy`` is imported on first use so that it can register itself.
 """
 
 from __future__ import annotations
@@ -53,10 +53,15 @@ def get_policy(name: str, **kw: Any) -> Policy:
     prefix, sep, arg = key.partition(":")
     if sep:
         prefix_orig, _, arg = name.strip().partition(":")
-        if prefix not in _PREFIXES:
-            module = f"scheduler.policies.{prefix}"
-            if importlib.util.find_spec(module) is not None:
-                importlib.import_module(module)
+        if prefix not in _PREFIXES:  # let the package that provides the prefix register it
+            for module in (f"scheduler.policies.{prefix}", f"scheduler.{prefix}.policy"):
+                try:
+                    found = importlib.util.find_spec(module) is not None
+                except ModuleNotFoundError:
+                    found = False
+                if found:
+                    importlib.import_module(module)
+                    break
         if prefix in _PREFIXES:
             return _PREFIXES[prefix](arg, **kw)
         raise MascotError(f"unknown policy prefix {prefix_orig!r}", hint=f"known: {', '.join(available_policies())}")

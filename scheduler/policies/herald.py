@@ -5,7 +5,9 @@ Algorithm (re-run at every period on the current RQ):
 1. **Preferred SA.** Every SJ first goes to an instance of the SA class it likes best: the fastest
    (``prefer="latency"``, default) or the lowest energy-delay product (``prefer="edp"``). Among
    instances of that class it takes the one with the least load so far (RQ order).
-   Load of an SA = its remaining busy time + the latencies of the SJs assigned to it.
+   Load of an SA = its remaining busy time + the latencies of the SJs assigned to it. Latencies
+   are the solo ones (:attr:`PeriodView.solo_lat_s`: stretched when an SJ alone needs more DRAM
+   bandwidth than the system has).
 2. **Load balancing.** Repeatedly take the most loaded SA (the makespan estimate) and the least
    loaded one; among the SJs on the former, find the one whose move minimises
    ``max(load_src − lat_src, load_dst + lat_dst)``; move it if that is below the current makespan,
@@ -19,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from scheduler.policies.base import Policy, priority_from_order
+from scheduler.sim import policy_kernels
 from scheduler.sim.view import Decision, PeriodView
 
 
@@ -33,36 +36,10 @@ class Herald(Policy):
         self.reset(0)
 
     def assign(self, view: PeriodView) -> np.ndarray:
-        R, M = view.n_rq, view.n_sa
-        lat = view.lat_s
-        cost = lat if self.prefer == "latency" else lat * view.energy_pj
-        load = view.sa_busy_s.astype(float).copy()
-        sa = np.empty(R, dtype=np.int64)
-        best = cost.min(axis=1, keepdims=True)
-        pref = np.isclose(cost, best, rtol=1e-9, atol=0.0)
-        for i in range(R):
-            cand = np.flatnonzero(pref[i])
-            m = int(cand[np.argmin(load[cand])])
-            sa[i] = m
-            load[m] += lat[i, m]
-        moves = self.max_moves if self.max_moves is not None else 4 * R
-        for _ in range(moves):
-            src = int(np.argmax(load))
-            dst = int(np.argmin(load))
-            if src == dst:
-                break
-            on_src = np.flatnonzero(sa == src)
-            if len(on_src) == 0:
-                break
-            new_max = np.maximum(load[src] - lat[on_src, src], load[dst] + lat[on_src, dst])
-            k = int(np.argmin(new_max))
-            if new_max[k] >= load[src] - 1e-15:
-                break
-            i = on_src[k]
-            load[src] -= lat[i, src]
-            load[dst] += lat[i, dst]
-            sa[i] = dst
-        return sa
+        lat = np.ascontiguousarray(view.solo_lat_s)
+        cost = lat if self.prefer == "latency" else np.ascontiguousarray(lat * view.energy_pj)
+        moves = self.max_moves if self.max_moves is not None else 4 * view.n_rq
+        return policy_kernels.herald_assign(cost, lat, np.ascontiguousarray(view.sa_busy_s, dtype=float), int(moves))
 
     def schedule(self, view: PeriodView) -> Decision:
         return Decision(sa=self.assign(view), priority=priority_from_order(np.arange(view.n_rq)))

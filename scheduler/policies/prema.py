@@ -33,27 +33,25 @@ class PremaH(Policy):
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
-        self.tokens: dict[int, float] = {}
-        self.last_s: dict[int, float] = {}
+        self.tokens = np.zeros(0)
+        self.last_s = np.zeros(0)
 
     def schedule(self, view: PeriodView) -> Decision:
         R = view.n_rq
+        J = view.jobs.n_jobs
+        if len(self.tokens) != J:  # a new trace: one token slot per job, NaN = not seen yet
+            self.tokens = np.full(J, np.nan)
+            self.last_s = np.zeros(J)
         jobs, first = np.unique(view.rq_job, return_index=True)
         w = self.weights[view.rq_qos_level[first]]
         iso = view.rq_isolated_s[first]
-        arrival = view.rq_arrival_s[first]
         now = view.now_s
-        tok = np.empty(len(jobs))
-        for n, j in enumerate(jobs.tolist()):
-            if j not in self.tokens:
-                self.tokens[j] = float(w[n])
-                self.last_s[j] = float(arrival[n])
-            self.tokens[j] += float(w[n]) * (now - self.last_s[j]) / float(iso[n])
-            self.last_s[j] = now
-            tok[n] = self.tokens[j]
-        live = set(jobs.tolist())
-        for j in [j for j in self.tokens if j not in live]:  # finished or dropped jobs
-            del self.tokens[j], self.last_s[j]
+        fresh = np.isnan(self.tokens[jobs])
+        self.tokens[jobs[fresh]] = w[fresh]
+        self.last_s[jobs[fresh]] = view.rq_arrival_s[first][fresh]
+        self.tokens[jobs] += w * (now - self.last_s[jobs]) / iso
+        self.last_s[jobs] = now
+        tok = self.tokens[jobs]
         threshold = w.max()
         cand = tok >= threshold
         remaining = view.job_remaining_min_s[first]

@@ -15,30 +15,25 @@ A job whose deadline passes while it waits is dropped lazily the moment one of i
 (and at the next period start at the latest). A job completes when its last SJ finishes; it is a
 hit if that is no later than its deadline.
 
-The hot loop works on ``array.array`` / ``bytearray`` buffers indexed by int (fast scalar access
-from Python) that are also exposed as numpy views for the vectorised per-period work; no pandas
-and no per-event objects.
+The per-SJ work runs in the numba kernels of :mod:`scheduler.sim.kernels` over flat numpy arrays
+indexed by int; Python only orchestrates periods and calls the policy. No pandas, no per-event
+objects.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import time
-from array import array
-from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mascot.errors import MascotError
+from scheduler.sim import kernels
 from scheduler.sim.jobs import JobSet
-from scheduler.sim.view import Decision, PeriodView, table_pred_counts
+from scheduler.sim.view import Decision, PeriodView, table_pred_counts, table_succ_flat
 from scheduler.table import SimTable
-
-# a finish closer than this to the current time is simultaneous (seconds; latencies are ≥ ns)
-_EPS_S = 1e-13
 
 WAITING, RUNNING, DONE, DROPPED = 0, 1, 2, 3
 J_PENDING, J_ACTIVE, J_HIT, J_LATE, J_DROPPED = 0, 1, 2, 3, 4
@@ -52,6 +47,12 @@ class Simulator:
     plots). ``seed`` is handed to the policy's ``reset`` so stochastic policies are reproducible.
     """
 
+    _STATE = (
+        "s_state", "s_npred", "s_sa", "s_asg", "s_rank", "s_period", "s_start", "s_end",
+        "j_status", "j_left", "j_finish", "run_sj", "run_rem", "run_bw", "busy_s", "acc",
+        "by_rank", "sa_ptr", "sa_items", "head", "log_n", "_j_skip",
+    )
+
     def __init__(
         self,
         table: SimTable,
@@ -62,6 +63,8 @@ class Simulator:
         seed: int = 0,
         record_dram: bool = False,
         trace_source: str = "",
+        skip_idle: bool = True,
+        fused: bool = True,
     ) -> None:
         if not (period_s > 0 and math.isfinite(period_s)):
             raise MascotError(f"scheduling period must be > 0 s, got {period_s}")
@@ -71,45 +74,55 @@ class Simulator:
         self.period_s = float(period_s)
         self.seed = int(seed)
         self.record_dram = record_dram
+        self.skip_idle = skip_idle
+        self.fused = fused
+        self.fused_run = False
         self.capacity_gbps = float(table.platform.dram_gbps)
-        self._lat, self._bw, self._en = table.as_lists()
-        self._succs = table.succs_local
+        self._lat = np.ascontiguousarray(table.lat_s)
+        self._bw = np.ascontiguousarray(table.bw_gbps)
+        self._en = np.ascontiguousarray(table.energy_pj)
+        self._succ_flat, self._succ_ptr = table_succ_flat(table)
         M = table.n_sa
         jobs = self.jobs
         N, J = jobs.n_sj, jobs.n_jobs
         self.M = M
-        # --- per SJ (array buffers + numpy views) ---
-        self.s_state = bytearray(N)
-        self.s_npred = array("i", table_pred_counts(table)[jobs.sj_glayer].astype(np.int32).tobytes())
-        self.s_sa = array("i", bytes(4 * N))
-        self.s_asg = array("i", bytes(4 * N))
-        self.s_rank = array("i", bytes(4 * N))
-        self.s_period = array("i", (np.full(N, -1, dtype=np.int32)).tobytes())
-        self.s_start = array("d", np.full(N, np.nan).tobytes())
-        self.s_end = array("d", np.full(N, np.nan).tobytes())
-        self._sj_job = jobs.sj_job.tolist()
-        self._sj_glayer = jobs.sj_glayer.tolist()
+        self._sj_job = np.ascontiguousarray(jobs.sj_job, dtype=np.int64)
+        self._sj_glayer = np.ascontiguousarray(jobs.sj_glayer, dtype=np.int64)
+        self._j_base = np.ascontiguousarray(jobs.base, dtype=np.int64)
+        self._j_nl = np.ascontiguousarray(jobs.n_layers, dtype=np.int64)
+        self._j_deadline = np.ascontiguousarray(jobs.deadline_s, dtype=float)
+        # --- per SJ ---
+        self.s_state = np.zeros(N, dtype=np.uint8)
+        self.s_npred = table_pred_counts(table)[self._sj_glayer].astype(np.int32)
+        self.s_sa = np.full(N, -1, dtype=np.int32)
+        self.s_asg = np.full(N, -1, dtype=np.int32)
+        self.s_rank = np.zeros(N, dtype=np.int32)
+        self.s_period = np.full(N, -1, dtype=np.int32)
+        self.s_start = np.full(N, np.nan)
+        self.s_end = np.full(N, np.nan)
         # --- per job ---
-        self.j_status = bytearray(J)
-        self.j_left = array("i", jobs.n_layers.astype(np.int32).tobytes())
-        self.j_finish = array("d", np.full(J, np.nan).tobytes())
-        self._j_base = jobs.base.tolist()
-        self._j_deadline = jobs.deadline_s.tolist()
+        self.j_status = np.zeros(J, dtype=np.uint8)
+        self.j_left = self._j_nl.astype(np.int32)
+        self.j_finish = np.full(J, np.nan)
         # --- per SA ---
-        self.run_sj = [-1] * M
-        self.run_rem = [0.0] * M
-        self.run_bw = [0.0] * M
-        self.busy_s = [0.0] * M
-        self.heaps: list[list[int]] = [[] for _ in range(M)]
-        self._by_rank: list[int] = []
+        self.run_sj = np.full(M, -1, dtype=np.int64)
+        self.run_rem = np.zeros(M)
+        self.run_bw = np.zeros(M)
+        self.busy_s = np.zeros(M)
+        # --- this period's queues ---
+        self.by_rank = np.zeros(N, dtype=np.int64)
+        self.sa_ptr = np.zeros(M + 1, dtype=np.int64)
+        self.sa_items = np.zeros(N, dtype=np.int64)
+        self.head = np.zeros(M, dtype=np.int64)
+        self._rq_buf = np.zeros(N, dtype=np.int64)
+        self._j_skip = np.zeros(J, dtype=np.int64)
         # --- clocks and accumulators ---
         self.t = 0.0
         self.k = 0
         self.n_running = 0
-        self.demand = 0.0
-        self.dyn_energy_pj = 0.0
-        self.dram_gb = 0.0  # ∫ effective bandwidth dt  (GB)
-        self.dram_log: list[tuple[float, float, float, float]] = []
+        self.acc = np.zeros(2)  # dynamic energy (pJ), DRAM traffic (GB)
+        self.log = np.zeros((1024 if record_dram else 1, 4))
+        self.log_n = np.array([0, 1 if record_dram else 0], dtype=np.int64)
         self.next_job = 0
         self.active = np.zeros(0, dtype=np.int64)
         self.rq = np.zeros(0, dtype=np.int64)
@@ -119,13 +132,21 @@ class Simulator:
         self._done = False
 
     # ------------------------------------------------------------------------------------------
-    # numpy views of the buffers (zero-copy)
     @property
     def state_np(self) -> np.ndarray:
-        return np.frombuffer(self.s_state, dtype=np.uint8)
+        return self.s_state
 
-    def _np(self, buf: Any, dtype: Any) -> np.ndarray:
-        return np.frombuffer(buf, dtype=dtype)
+    @property
+    def dyn_energy_pj(self) -> float:
+        return float(self.acc[0])
+
+    @property
+    def dram_gb(self) -> float:
+        return float(self.acc[1])
+
+    @property
+    def dram_log(self) -> np.ndarray:
+        return self.log[: int(self.log_n[0])]
 
     # ------------------------------------------------------------------------------------------
     def run(self, progress: Any = None) -> "Any":
@@ -134,9 +155,46 @@ class Simulator:
 
         if hasattr(self.policy, "reset"):
             self.policy.reset(self.seed)
+        if self.fused and getattr(self.policy, "fused", None) == "fcfs" and not self.record_dram and self.n_periods == 0 and progress is None:
+            self._run_fused_fcfs()
         while not self._done:
             self.step(progress)
         return collect_result(self)
+
+    def _run_fused_fcfs(self) -> None:
+        """FCFS-H as one compiled loop (:func:`scheduler.sim.fused.simulate_fcfs`): same results, no per-period
+        Python round trip. Policy decision time is then not measured per period (NaN)."""
+        from scheduler.sim.fused import simulate_fcfs
+        from scheduler.sim.view import table_pred_flat
+
+        flat_g, ptr_g = table_pred_flat(self.table)
+        counters = np.zeros(3, dtype=np.int64)
+        pos = np.empty(self.jobs.n_sj, dtype=np.int64)
+        self.n_running = int(
+            simulate_fcfs(
+                self.period_s, self.skip_idle, self.capacity_gbps, np.ascontiguousarray(self.jobs.arrival_s, dtype=float),
+                self._j_deadline, self._j_base, self._j_nl, self.j_status, self.j_left, self.j_finish,
+                self._sj_job, self._sj_glayer, self.s_state, self.s_npred, self.s_start, self.s_end, self.s_sa,
+                self.s_period, self.s_asg, self.s_rank, self._lat, self._bw, self._en,
+                np.ascontiguousarray(self.table.solo_lat_s), self._succ_ptr, self._succ_flat, ptr_g, flat_g,
+                self.run_sj, self.run_rem, self.run_bw, self.busy_s, self.acc, self.log, self.log_n,
+                self.by_rank, self.sa_ptr, self.sa_items, self.head, self._rq_buf, pos, counters,
+            )
+        )
+        self.k = int(counters[2])
+        self.t = self.k * self.period_s
+        self.n_periods = int(counters[0])
+        self._rq_sum = int(counters[1])
+        self.fused_run = True
+        self.next_job = self.jobs.n_jobs
+        self.active = self.active[:0]
+        self._done = True
+
+    def rq_length_mean(self) -> float:
+        """Mean RQ length over the periods in which the policy was called."""
+        if self.fused_run:
+            return self._rq_sum / max(self.n_periods, 1)
+        return float(np.mean(self.rq_lengths)) if self.rq_lengths else 0.0
 
     def step(self, progress: Any = None) -> PeriodView | None:
         """Simulate one scheduling period (policy call included). Returns the view it used."""
@@ -155,11 +213,69 @@ class Simulator:
 
     # ------------------------------------------------------------------------------------------
     def begin_period(self) -> PeriodView | None:
-        """Admit arrivals, drop overdue jobs, build the RQ; returns the policy's view (None = end)."""
+        """Admit arrivals, drop overdue jobs, build the RQ; returns the policy's view (None = end).
+
+        With ``skip_idle`` (default), stretches of periods in which no SA could start anything
+        (the RQ is empty, or until the next finish every SA is busy or no waiting SJ is ready)
+        are run through in one go
+        without calling the policy: its decision could not change anything there. The jump stops
+        at the next arrival and the next deadline boundary, so results are exactly those of
+        period-by-period stepping for any policy whose decisions do not depend on being called.
+        """
+        while True:
+            view = self._begin_one()
+            if view is None or not self.skip_idle or self.n_running == 0:
+                return view
+            K = self._skip_target(view.n_rq)
+            if K <= self.k:
+                return view
+            self.rq = self.rq[:0]
+            self.sa_ptr[:] = 0
+            self.head[:] = 0
+            self._advance_to(K)
+
+    def _skip_target(self, n_rq: int) -> int:
+        """Last boundary up to which nothing can start (<= self.k: no skip)."""
+        Ts = self.period_s
+        INF = 1 << 62
+        if n_rq:
+            # something could start now if an SA is idle and some waiting SJ is ready
+            if (self.run_sj < 0).any() and (self.s_npred[self.rq] == 0).any():
+                return self.k
+            demand = float(self.run_bw.sum())
+            rate = 1.0 if demand <= self.capacity_gbps else self.capacity_gbps / demand
+            tf = self.t + float(self.run_rem[self.run_sj >= 0].min()) / rate
+            K = int(math.floor(tf / Ts))
+            if K * Ts >= tf:
+                K -= 1
+        else:
+            K = INF
+        if self.next_job < self.jobs.n_jobs:  # a new job brings ready SJs
+            a = float(self.jobs.arrival_s[self.next_job])
+            ka = int(math.ceil(a / Ts))
+            if ka * Ts < a:
+                ka += 1
+            K = min(K, ka)
+        if len(self.active):
+            d = float(self._j_deadline[self.active].min())
+            kd = int(math.ceil(d / Ts))
+            if kd * Ts < d:
+                kd += 1
+            K = min(K, kd)
+        return K if K < INF else self.k
+
+    def _advance_to(self, K: int) -> None:
+        """Run the running SJs (no new starts) from now to boundary ``K``."""
+        self.rq_lengths.pop()
+        self.n_periods -= 1
+        self._run_until(K * self.period_s)
+        self.k = K
+
+    def _begin_one(self) -> PeriodView | None:
         jobs = self.jobs
         J = jobs.n_jobs
         if len(self.active):
-            self.active = self.active[np.frombuffer(self.j_status, dtype=np.uint8)[self.active] == J_ACTIVE]
+            self.active = self.active[self.j_status[self.active] == J_ACTIVE]
         if self.next_job >= J and self.n_running == 0 and len(self.active) == 0:
             self._done = True
             return None
@@ -173,221 +289,90 @@ class Simulator:
         t = self.k * self.period_s
         self.t = t
         hi = int(np.searchsorted(jobs.arrival_s, t, side="right"))
-        new_sj = None
         if hi > self.next_job:
             new = np.arange(self.next_job, hi)
-            jst = np.frombuffer(self.j_status, dtype=np.uint8)
-            jst[new] = J_ACTIVE
-            first = int(jobs.base[self.next_job])
-            last = int(jobs.base[hi - 1] + jobs.n_layers[hi - 1])
-            new_sj = np.arange(first, last, dtype=np.int64)
-            self.active = np.concatenate([self.active, new])
+            self.j_status[new] = J_ACTIVE
+            self.active = np.concatenate([self.active, new]) if len(self.active) else new
             self.next_job = hi
         if len(self.active):
-            overdue = jobs.deadline_s[self.active] <= t
+            overdue = self._j_deadline[self.active] <= t
             if overdue.any():
                 for j in self.active[overdue].tolist():
-                    self._drop_job(j)
+                    kernels.drop_job(j, self.s_state, self.j_status, self._j_base, self._j_nl)
                 self.active = self.active[~overdue]
-        state = self.state_np
-        rq = self.rq[state[self.rq] == WAITING] if len(self.rq) else self.rq
-        if new_sj is not None:
-            rq = np.concatenate([rq, new_sj])
-            # keep only the SJs of jobs that are still active (a new job may already be overdue)
-            rq = rq[state[rq] == WAITING]
-        if len(rq):
-            order = np.lexsort((rq, jobs.deadline_s[jobs.sj_job[rq]]))
-            rq = rq[order]
+        n = kernels.build_rq(self.active, self._j_deadline, self._j_base, self._j_nl, self.s_state, self._rq_buf, self._j_skip)
+        rq = self._rq_buf[:n].copy()
         self.rq = rq
-        self.rq_lengths.append(len(rq))
+        self.rq_lengths.append(n)
         self.n_periods += 1
+        return self._view(rq, self.s_state)
+
+    def _view(self, rq: np.ndarray, state: np.ndarray) -> PeriodView:
         return PeriodView(
-            now_s=t,
+            now_s=self.t,
             period_s=self.period_s,
             period_index=self.k,
             rq_sj=rq,
             table=self.table,
-            jobs=jobs,
-            sa_busy_s=np.asarray(self.run_rem, dtype=float) * (np.asarray(self.run_sj) >= 0),
-            sa_running_sj=np.asarray(self.run_sj, dtype=np.int64),
+            jobs=self.jobs,
+            sa_busy_s=np.where(self.run_sj >= 0, self.run_rem, 0.0),
+            sa_running_sj=self.run_sj.copy(),
             sj_state=state,
+            sj_sa=self.s_sa,
             dram_gbps=self.capacity_gbps,
             _sim=self,
         )
 
     def apply_decision(self, view: PeriodView, decision: Decision) -> None:
-        """Validate the policy's answer and fill each SA's ready heap for this period."""
+        """Validate the policy's answer and build each SA's queue (in rank order) for the period."""
         R = view.n_rq
         sa = np.asarray(decision.sa)
         prio = np.asarray(decision.priority, dtype=float)
         if sa.shape != (R,) or prio.shape != (R,):
             raise ValueError(f"policy returned shapes {sa.shape}, {prio.shape}; expected ({R},)")
-        if R and (sa.min() < 0 or sa.max() >= self.M or not np.issubdtype(sa.dtype, np.integer)):
+        if R and (not np.issubdtype(sa.dtype, np.integer) or sa.min() < 0 or sa.max() >= self.M):
             raise ValueError(f"policy returned SA indices outside 0..{self.M - 1}")
         if not np.isfinite(prio).all():
             raise ValueError("policy returned non-finite priorities")
-        order = np.lexsort((np.arange(R), -prio))
-        rank = np.empty(R, dtype=np.int32)
-        rank[order] = np.arange(R, dtype=np.int32)
-        rq = view.rq_sj
-        np.frombuffer(self.s_period, dtype=np.int32)[rq] = self.k
-        np.frombuffer(self.s_asg, dtype=np.int32)[rq] = sa
-        np.frombuffer(self.s_rank, dtype=np.int32)[rq] = rank
-        self._by_rank = rq[order].tolist()
-        ready = np.frombuffer(self.s_npred, dtype=np.int32)[rq] == 0
-        r_sa = sa[ready]
-        r_rank = rank[ready]
-        srt = np.lexsort((r_rank, r_sa))
-        r_sa = r_sa[srt]
-        r_rank = r_rank[srt]
-        bounds = np.searchsorted(r_sa, np.arange(self.M + 1))
-        self.heaps = [r_rank[bounds[m] : bounds[m + 1]].tolist() for m in range(self.M)]
-
-    # ------------------------------------------------------------------------------------------
-    def _drop_job(self, j: int) -> None:
-        self.j_status[j] = J_DROPPED
-        b = self._j_base[j]
-        seg = self.state_np[b : b + int(self.jobs.n_layers[j])]
-        seg[seg == WAITING] = DROPPED
+        kernels.apply_decision(
+            view.rq_sj, sa.astype(np.int64), prio, self.k, self.M, self.s_period, self.s_asg, self.s_rank,
+            self.by_rank, self.sa_ptr, self.sa_items, self.head,
+        )
 
     def run_period(self) -> None:
-        """Advance from the period start to its end (the hot loop)."""
-        end = (self.k + 1) * self.period_s
-        t = self.t
-        M = self.M
-        cap = self.capacity_gbps
-        run_sj, run_rem, run_bw = self.run_sj, self.run_rem, self.run_bw
-        heaps = self.heaps
-        s_state, s_npred, s_period, s_asg, s_rank = self.s_state, self.s_npred, self.s_period, self.s_asg, self.s_rank
-        s_start, s_end, s_sa = self.s_start, self.s_end, self.s_sa
-        sj_job, sj_glayer = self._sj_job, self._sj_glayer
-        j_status, j_left, j_finish, j_base, j_deadline = (
-            self.j_status, self.j_left, self.j_finish, self._j_base, self._j_deadline,
-        )
-        lat, bw, en, succs = self._lat, self._bw, self._en, self._succs
-        by_rank = self._by_rank
-        busy = self.busy_s
-        k = self.k
-        log = self.dram_log if self.record_dram else None
-        n_running = self.n_running
-        dyn = self.dyn_energy_pj
-        dram_gb = self.dram_gb
-
-        def dispatch(m: int, now: float) -> bool:
-            h = heaps[m]
-            while h:
-                sj = by_rank[heappop(h)]
-                if s_state[sj] != WAITING:
-                    continue
-                job = sj_job[sj]
-                if j_status[job] != J_ACTIVE:
-                    s_state[sj] = DROPPED
-                    continue
-                if j_deadline[job] <= now:
-                    self._drop_job(job)
-                    continue
-                g = sj_glayer[sj]
-                s_state[sj] = RUNNING
-                s_start[sj] = now
-                s_sa[sj] = m
-                run_sj[m] = sj
-                run_rem[m] = lat[g][m]
-                run_bw[m] = bw[g][m]
-                return True
-            return False
-
-        for m in range(M):
-            if run_sj[m] < 0 and heaps[m] and dispatch(m, t):
-                n_running += 1
-                dyn += en[sj_glayer[run_sj[m]]][m]
-        demand = 0.0
-        for m in range(M):
-            if run_sj[m] >= 0:
-                demand += run_bw[m]
-        while n_running:
-            rate = 1.0 if demand <= cap else cap / demand
-            mn = math.inf
-            first = -1
-            for m in range(M):
-                if run_sj[m] >= 0 and run_rem[m] < mn:
-                    mn = run_rem[m]
-                    first = m
-            dt = mn / rate
-            if t + dt > end:
-                work = (end - t) * rate
-                for m in range(M):
-                    if run_sj[m] >= 0:
-                        run_rem[m] -= work
-                if log is not None and end > t:
-                    log.append((t, end, demand, rate))
-                dram_gb += demand * rate * (end - t)
-                t = end
-                break
-            work = mn
-            for m in range(M):
-                if run_sj[m] >= 0:
-                    run_rem[m] -= work
-            run_rem[first] = 0.0
-            if log is not None and dt > 0:
-                log.append((t, t + dt, demand, rate))
-            dram_gb += demand * rate * dt
-            t += dt
-            tol = _EPS_S * rate
-            for m in range(M):
-                sj = run_sj[m]
-                if sj >= 0 and run_rem[m] <= tol:
-                    # ---- finish ----
-                    run_sj[m] = -1
-                    run_rem[m] = 0.0
-                    run_bw[m] = 0.0
-                    n_running -= 1
-                    s_state[sj] = DONE
-                    s_end[sj] = t
-                    busy[m] += t - s_start[sj]
-                    job = sj_job[sj]
-                    left = j_left[job] - 1
-                    j_left[job] = left
-                    if left == 0 and j_status[job] == J_ACTIVE:
-                        j_finish[job] = t
-                        j_status[job] = J_HIT if t <= j_deadline[job] else J_LATE
-                    base = j_base[job]
-                    for li in succs[sj_glayer[sj]]:
-                        s = base + li
-                        c = s_npred[s] - 1
-                        s_npred[s] = c
-                        if c == 0 and s_period[s] == k and s_state[s] == WAITING:
-                            heappush(heaps[s_asg[s]], s_rank[s])
-            for m in range(M):
-                if run_sj[m] < 0 and heaps[m] and dispatch(m, t):
-                    n_running += 1
-                    dyn += en[sj_glayer[run_sj[m]]][m]
-            demand = 0.0
-            for m in range(M):
-                if run_sj[m] >= 0:
-                    demand += run_bw[m]
-        else:
-            t = end
-        self.t = end
-        self.n_running = n_running
-        self.dyn_energy_pj = dyn
-        self.dram_gb = dram_gb
+        """Advance from the period start to its end (the numba kernel)."""
+        if not len(self.rq):
+            self.sa_ptr[:] = 0
+            self.head[:] = 0
+        self._run_until((self.k + 1) * self.period_s)
         self.k += 1
+
+    def _run_until(self, end: float) -> None:
+        if self.record_dram:
+            need = int(self.log_n[0]) + 2 * (len(self.rq) + self.M) + 4
+            if need > len(self.log):
+                grown = np.zeros((max(need, 2 * len(self.log)), 4))
+                grown[: len(self.log)] = self.log
+                self.log = grown
+        self.n_running = int(
+            kernels.run_period(
+                self.t, end, self.M, self.capacity_gbps, self.by_rank, self.sa_ptr, self.sa_items, self.head,
+                self.s_state, self.s_npred, self.s_start, self.s_end, self.s_sa,
+                self._sj_job, self._sj_glayer, self.j_status, self.j_left, self.j_finish, self._j_base, self._j_nl,
+                self._j_deadline, self._lat, self._bw, self._en, self._succ_ptr, self._succ_flat,
+                self.run_sj, self.run_rem, self.run_bw, self.busy_s, self.acc, self.log, self.log_n,
+            )
+        )
+        self.t = end
 
     # ------------------------------------------------------------------------------------------
     def clone(self) -> "Simulator":
         """An independent copy of the mutable state (the policy object is shared)."""
-        c = copy.copy(self)
-        for name in (
-            "s_state", "s_npred", "s_sa", "s_asg", "s_rank", "s_period", "s_start", "s_end",
-            "j_status", "j_left", "j_finish",
-        ):
-            setattr(c, name, copy.copy(getattr(self, name)))
-        c.run_sj = list(self.run_sj)
-        c.run_rem = list(self.run_rem)
-        c.run_bw = list(self.run_bw)
-        c.busy_s = list(self.busy_s)
-        c.heaps = [list(h) for h in self.heaps]
-        c.dram_log = list(self.dram_log)
+        c = object.__new__(Simulator)
+        c.__dict__.update(self.__dict__)
+        for name in self._STATE:
+            setattr(c, name, getattr(self, name).copy())
+        c.log = self.log.copy()
         c.decision_s = list(self.decision_s)
         c.rq_lengths = list(self.rq_lengths)
         return c
@@ -401,17 +386,12 @@ class Simulator:
         from scheduler.sim.forecast import ForecastOutcome
 
         c = self.clone()
-        view = PeriodView(
-            now_s=self.t, period_s=self.period_s, period_index=self.k, rq_sj=self.rq, table=self.table,
-            jobs=self.jobs, sa_busy_s=np.zeros(self.M), sa_running_sj=np.asarray(self.run_sj, dtype=np.int64),
-            sj_state=c.state_np, dram_gbps=self.capacity_gbps,
-        )
+        view = c._view(self.rq, c.s_state)
         c.apply_decision(view, decision)
         c.run_period()
-        end = np.frombuffer(c.s_end, dtype=float)
         return ForecastOutcome.from_finish_times(
-            rq_sj=self.rq, sj_end_s=end[self.rq], running_sj=np.asarray(self.run_sj, dtype=np.int64),
-            running_end_s=np.array([end[s] if s >= 0 else np.nan for s in self.run_sj]),
-            jobs=self.jobs, job_left=np.frombuffer(self.j_left, dtype=np.int32),
+            rq_sj=self.rq, sj_end_s=c.s_end[self.rq], running_sj=self.run_sj.copy(),
+            running_end_s=np.array([c.s_end[s] if s >= 0 else np.nan for s in self.run_sj.tolist()]),
+            jobs=self.jobs, job_left=self.j_left,
             start_s=self.t, end_s=(self.k + 1) * self.period_s,
         )

@@ -32,6 +32,7 @@ class JobSet:
     deadline_s: np.ndarray
     qos_factor: np.ndarray
     qos: tuple[str, ...]  # level name per job
+    qos_level: np.ndarray  # [J] 0 low, 1 medium, 2 high (other names count as medium)
     isolated_s: np.ndarray
     base: np.ndarray  # [J] first SJ id
     n_layers: np.ndarray  # [J]
@@ -57,7 +58,13 @@ class JobSet:
             raise MascotError(f"trace lacks columns {missing}", path=where, hint="generate it with `mascot workload generate`")
         if len(trace) == 0:
             raise MascotError("trace has no requests", path=where)
-        unknown = sorted(set(trace["model"].astype(str)) - set(table.models))
+        names = trace["model"].astype(str)
+        unknown = sorted(set(names) - set(table.models))
+        if unknown:
+            alias = _zoo_aliases(unknown, table.models)
+            if alias:
+                names = names.map(lambda m: alias.get(m, m))
+                unknown = sorted(set(names) - set(table.models))
         if unknown:
             raise MascotError(
                 f"trace requests models {unknown} that the layer table does not have",
@@ -73,7 +80,7 @@ class JobSet:
         order = np.lexsort((trace["job_id"].to_numpy(), arrival))
         tr = trace.iloc[order]
         index = {m: i for i, m in enumerate(table.models)}
-        model = np.array([index[m] for m in tr["model"].astype(str)], dtype=np.int64)
+        model = np.array([index[m] for m in names.iloc[order]], dtype=np.int64)
         iso = table.isolated_s[model]
         n_layers = (table.layer_base[model + 1] - table.layer_base[model]).astype(np.int64)
         base = np.zeros(len(tr), dtype=np.int64)
@@ -92,9 +99,27 @@ class JobSet:
             deadline_s=arr + fac * iso,
             qos_factor=fac,
             qos=tuple(str(q) for q in tr["qos"]),
+            qos_level=np.array([QOS_LEVELS.index(str(q)) if str(q) in QOS_LEVELS else 1 for q in tr["qos"]], dtype=np.int64),
             isolated_s=iso,
             base=base,
             n_layers=n_layers,
             sj_job=sj_job,
             sj_glayer=sj_glayer,
         )
+
+
+def _zoo_aliases(names: list[str], known: tuple[str, ...]) -> dict[str, str]:
+    """Trace names that are zoo aliases of a table model (``squeezenet`` → ``squeezenet1_1``)."""
+    try:
+        from workloads.zoo import resolve_name
+    except ImportError:  # pragma: no cover
+        return {}
+    out = {}
+    for n in names:
+        try:
+            real = resolve_name(n)
+        except MascotError:
+            continue
+        if real in known:
+            out[n] = real
+    return out

@@ -70,13 +70,13 @@ def collect_result(sim: "Simulator") -> SimResult:
     jobs = sim.jobs
     table = sim.table
     plat = table.platform
-    status = np.frombuffer(sim.j_status, dtype=np.uint8).copy()
-    finish = np.frombuffer(sim.j_finish, dtype=float).copy()
+    status = sim.j_status.copy()
+    finish = sim.j_finish.copy()
     state = sim.state_np
     ran = np.flatnonzero(state == 2)
-    start = np.frombuffer(sim.s_start, dtype=float)[ran]
-    end = np.frombuffer(sim.s_end, dtype=float)[ran]
-    sa = np.frombuffer(sim.s_sa, dtype=np.int32)[ran].astype(np.int64)
+    start = sim.s_start[ran]
+    end = sim.s_end[ran]
+    sa = sim.s_sa[ran].astype(np.int64)
     g = jobs.sj_glayer[ran]
     lat = table.lat_s[g, sa]
     job = jobs.sj_job[ran]
@@ -160,15 +160,15 @@ def collect_result(sim: "Simulator") -> SimResult:
         "sa_utilization_mean": float(busy.mean() / horizon),
         "dram_utilization": float(sim.dram_gb / (plat.dram_gbps * horizon)),
         "periods": sim.n_periods,
-        "rq_length_mean": float(np.mean(sim.rq_lengths)) if sim.rq_lengths else 0.0,
-        "decision_time_mean_s": float(dec.mean()) if len(dec) else 0.0,
-        "decision_time_max_s": float(dec.max()) if len(dec) else 0.0,
-        "decision_time_total_s": float(dec.sum()),
+        "rq_length_mean": sim.rq_length_mean(),
+        "decision_time_mean_s": float(dec.mean()) if len(dec) else (float("nan") if sim.fused_run else 0.0),
+        "decision_time_max_s": float(dec.max()) if len(dec) else (float("nan") if sim.fused_run else 0.0),
+        "decision_time_total_s": float(dec.sum()) if len(dec) or not sim.fused_run else float("nan"),
     }
     jdf_rates = jdf.copy()
     per_model = _rates(jdf_rates, "model")
     per_qos = _rates(jdf_rates, "qos", order=list(QOS_LEVELS))
-    dram = pd.DataFrame(sim.dram_log, columns=["t0_s", "t1_s", "demand_gbps", "rate"]) if sim.record_dram else pd.DataFrame()
+    dram = pd.DataFrame(sim.dram_log.copy(), columns=["t0_s", "t1_s", "demand_gbps", "rate"]) if sim.record_dram else pd.DataFrame()
     if len(dram):
         dram["effective_gbps"] = dram["demand_gbps"] * dram["rate"]
     return SimResult(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scheduler.sim.jobs import QOS_LEVELS, JobSet
+from scheduler.sim.jobs import JobSet
 from scheduler.table import SimTable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +47,7 @@ class PeriodView:
     sa_busy_s: np.ndarray  # [M] remaining (unstalled) time of the SJ running on each SA, 0 if idle
     sa_running_sj: np.ndarray  # [M] SJ id running on each SA, -1 if idle
     sj_state: np.ndarray  # [N] 0 waiting, 1 running, 2 done, 3 dropped (read-only view)
+    sj_sa: np.ndarray  # [N] SA an SJ ran / runs on (-1 = not started)
     dram_gbps: float
     _sim: Any = field(default=None, repr=False)
 
@@ -92,13 +93,17 @@ class PeriodView:
     @cached_property
     def rq_qos_level(self) -> np.ndarray:
         """0 = low, 1 = medium, 2 = high (unknown names count as medium)."""
-        codes = {q: i for i, q in enumerate(QOS_LEVELS)}
-        return np.array([codes.get(self.jobs.qos[j], 1) for j in self.rq_job.tolist()], dtype=np.int64)
+        return self.jobs.qos_level[self.rq_job]
 
     @cached_property
     def lat_s(self) -> np.ndarray:
         """[R, M] latency of each RQ entry on each SA instance (unstalled)."""
         return self.table.lat_s[self.rq_glayer]
+
+    @cached_property
+    def solo_lat_s(self) -> np.ndarray:
+        """[R, M] latency alone on the system (stretched when the SJ alone exceeds the DRAM)."""
+        return self.table.solo_lat_s[self.rq_glayer]
 
     @cached_property
     def bw_gbps(self) -> np.ndarray:
@@ -140,7 +145,7 @@ class PeriodView:
     @cached_property
     def job_remaining_min_s(self) -> np.ndarray:
         """[R] sum over the job's waiting SJs of their fastest latency (a job-length estimate)."""
-        best = self.lat_s.min(axis=1)
+        best = self.solo_lat_s.min(axis=1)
         totals = np.bincount(self.rq_job, weights=best, minlength=self.jobs.n_jobs)
         return totals[self.rq_job]
 
@@ -159,44 +164,26 @@ class PeriodView:
 
 
 def _pred_csr(view: PeriodView) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised: for every RQ entry, the RQ positions (or running SAs) of its unfinished preds."""
-    table = view.table
-    R = view.n_rq
-    counts_g = table_pred_counts(table)
-    flat_g, ptr_g = table_pred_flat(table)
-    g = view.rq_glayer
-    counts = counts_g[g]
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(R + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    owner = np.repeat(np.arange(R), counts)
-    starts = np.repeat(ptr_g[g], counts)
-    offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    pred_sj = view.jobs.base[view.rq_job][owner] + flat_g[starts + offs]
-    state = view.sj_state[pred_sj]
-    pos = np.full(total, -1, dtype=np.int64)
-    waiting = state == 0
-    if waiting.any():
-        lookup = np.searchsorted(view.rq_sj, pred_sj[waiting], sorter=_rq_sorter(view))
-        pos[waiting] = _rq_sorter(view)[lookup]
-    running = state == 1
-    if running.any():
-        sa_of = {int(s): m for m, s in enumerate(view.sa_running_sj.tolist()) if s >= 0}
-        pos[running] = [R + sa_of[int(s)] for s in pred_sj[running].tolist()]
-    keep = pos >= 0
-    owner = owner[keep]
-    pos = pos[keep]
-    ptr = np.zeros(R + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owner, minlength=R), out=ptr[1:])
-    return ptr, pos
+    """For every RQ entry, the RQ positions (or ``R + SA`` if running) of its unfinished preds."""
+    from scheduler.sim import kernels
+
+    flat_g, ptr_g = table_pred_flat(view.table)
+    jobs = view.jobs
+    return kernels.pred_csr(
+        np.ascontiguousarray(view.rq_sj, dtype=np.int64), jobs.sj_job, jobs.sj_glayer, jobs.base, ptr_g, flat_g,
+        view.sj_state, view.sj_sa, _scratch(view),
+    )
 
 
-def _rq_sorter(view: PeriodView) -> np.ndarray:
-    s = view.__dict__.get("_sorter")
-    if s is None:
-        s = np.argsort(view.rq_sj, kind="stable")
-        view.__dict__["_sorter"] = s
-    return s
+def _scratch(view: PeriodView) -> np.ndarray:
+    sim = view._sim
+    if sim is not None:
+        buf = getattr(sim, "_pos_scratch", None)
+        if buf is None:
+            buf = np.empty(view.jobs.n_sj, dtype=np.int64)
+            sim._pos_scratch = buf
+        return buf
+    return np.empty(view.jobs.n_sj, dtype=np.int64)
 
 
 def table_pred_counts(table: SimTable) -> np.ndarray:
@@ -216,4 +203,17 @@ def table_pred_flat(table: SimTable) -> tuple[np.ndarray, np.ndarray]:
         np.cumsum(counts, out=ptr[1:])
         f = (flat, ptr)
         table._lists["pred_flat"] = f
+    return f
+
+
+def table_succ_flat(table: SimTable) -> tuple[np.ndarray, np.ndarray]:
+    """Successors of every global layer as CSR (local indices): (flat, ptr)."""
+    f = table._lists.get("succ_flat")
+    if f is None:
+        counts = np.array([len(p) for p in table.succs_local], dtype=np.int64)
+        flat = np.array([q for p in table.succs_local for q in p], dtype=np.int64)
+        ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        f = (flat, ptr)
+        table._lists["succ_flat"] = f
     return f

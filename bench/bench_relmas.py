@@ -1,0 +1,155 @@
+"""RELMAS against the baselines (paper Fig. 3 and 5): SLA per scenario, improvements, overheads.
+
+    .venv/bin/python bench/bench_relmas.py --table relmas6.parquet                 # full study
+    .venv/bin/python bench/bench_relmas.py --table relmas6.parquet --quick         # 1 seed, short traces
+    .venv/bin/python bench/bench_relmas.py --table relmas6.parquet --sweep 32,64,128,256 --sweep-steps 100
+
+Prints (and writes under ``--out``): the SLA satisfaction of RELMAS and each baseline for the nine
+scenarios on evaluation traces (seeds 0..n-1, never used in training or validation), the geometric
+-mean improvement over Herald and PREMA-H next to the paper's +59.4 % and +109 %, the gap to MAGMA
+in points, decision time per period and per SJ, the MACs per LSTM step for h = 32..256 (paper:
+316,288 at h = 256) and, with ``--sweep``, a hidden-size sweep (train at each h on the mixed set,
+evaluate on the mixed scenarios). Without ``--table`` the script says how to build one and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--table", type=Path, default=None, help="relmas6 layer table (mascot tables build ...)")
+    ap.add_argument("--system", default="relmas6")
+    ap.add_argument("--relmas", default="relmas:default", help="RELMAS policy (relmas:PATH or relmas:default)")
+    ap.add_argument("--policies", default="fcfs-h,prema-h,herald,magma")
+    ap.add_argument("--workloads", default="light,heavy,mixed")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--magma-budget", default="20x10", help="population x generations (paper: 100x100)")
+    ap.add_argument("--duration-scale", type=float, default=1.0, help="scale the study's trace lengths")
+    ap.add_argument("--quick", action="store_true", help="1 seed, traces at 1/4 length")
+    ap.add_argument("--sweep", default="", help="hidden sizes to train and compare, e.g. 32,64,128,256")
+    ap.add_argument("--sweep-steps", type=int, default=100, help="DDPG updates per sweep point (after the warm start)")
+    ap.add_argument("--out", type=Path, default=Path("out/bench_relmas"))
+    args = ap.parse_args(argv)
+
+    from scheduler.relmas.encoding import action_size, feature_size
+    from scheduler.relmas.evaluate import PAPER, evaluate, summarise
+    from scheduler.relmas.networks import macs_per_step
+
+    M = 6
+    macs = pd.DataFrame([{"hidden": h, **macs_per_step(feature_size(M), action_size(M), h)} for h in (32, 64, 128, 256)])
+    print("MACs per LSTM step (F = 16, G = 7 on relmas6; paper: 316,288 at h = 256, which equals our formula with 20 inputs)")
+    print(macs.to_string(index=False))
+    if args.table is None:
+        print("\nno --table: build one with `mascot tables build -m squeezenet,yolo-lite,kws,alexnet,inceptionv3,resnet50,yolov2 "
+              "-s relmas6 -o relmas6.parquet` and pass --table relmas6.parquet")
+        return 0
+
+    from mascot.io import atomic_write_json, write_frame
+    from scheduler.relmas.scenarios import all_scenarios
+    from scheduler.table import load_sim_table
+
+    table = load_sim_table(args.table, args.system)
+    seeds = list(range(1 if args.quick else args.seeds))
+    scale = args.duration_scale * (0.25 if args.quick else 1.0)
+    wl = args.workloads.split(",")
+    scenarios = [s for s in all_scenarios(evaluation=True, duration_scale=scale) if s.workload in wl]
+    pop, gen = (int(x) for x in args.magma_budget.lower().split("x"))
+    policies = [args.relmas] + [p for p in args.policies.split(",") if p]
+    t0 = time.perf_counter()
+    df = evaluate(table, scenarios, policies, seeds, magma_kw={"population": pop, "generations": gen},
+                  on_run=lambda r: print(f"  {r['scenario']:<14} seed {r['seed']} {r['policy']:<16} SLA {r['sla_satisfaction']:.3f} "
+                                         f"({r['decision_time_mean_s'] * 1e3:.2f} ms/period)", flush=True))
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_frame(df, args.out / "runs.csv")
+    s = summarise(df, args.relmas)
+    print(f"\nSLA satisfaction, mean over seeds {seeds} (evaluation traces), MAGMA {pop}x{gen}:")
+    print((s["sla"] * 100).round(1).to_string())
+    print("\ndecision time (mean over runs):")
+    dt = s["decision"].copy()
+    dt["ms_per_period"] = dt["decision_time_mean_s"] * 1e3
+    dt["us_per_sj"] = dt["decision_time_per_sj_s"] * 1e6
+    print(dt[["ms_per_period", "us_per_sj"]].round(2).to_string())
+    head = s["headline"]
+    print("\nheadline:")
+    for k, v in head.items():
+        paper = PAPER.get(k)
+        print(f"  {k}: {v if not isinstance(v, float) else round(v, 1)}" + (f"   (paper: {paper})" if paper is not None else ""))
+    print(f"  (geometric means floor SLAs at 1 %; {time.perf_counter() - t0:.0f} s)")
+    write_frame(s["sla"].reset_index(), args.out / "sla.csv")
+    atomic_write_json(args.out / "headline.json", {**head, "paper": PAPER, "magma_budget": [pop, gen], "seeds": seeds,
+                                                    "duration_scale": scale, "macs": macs.to_dict("records")})
+    timing = decision_timing(table, (32, 64, 128, 256), scale)
+    print("\nRELMAS decision time by hidden size (untrained weights: the cost depends on the shapes only), mixed/medium seed 0:")
+    print(timing.round(3).to_string(index=False))
+    write_frame(timing, args.out / "decision_timing.csv")
+    if args.sweep:
+        sweep = hidden_sweep(table, [int(h) for h in args.sweep.split(",")], args.sweep_steps, seeds, scale, args.out)
+        print("\nhidden-size sweep (mixed set):")
+        print(sweep.round(4).to_string(index=False))
+    return 0
+
+
+def decision_timing(table, hiddens, scale: float) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Decision time per period and per SJ of a RELMAS actor of each hidden size on one trace."""
+    import torch
+
+    from scheduler.relmas.encoding import Encoder, action_size, feature_size
+    from scheduler.relmas.networks import Actor, macs_per_step
+    from scheduler.relmas.policy import RelmasPolicy
+    from scheduler.relmas.scenarios import all_scenarios
+    from scheduler.sim import Simulator
+
+    sc = next(s for s in all_scenarios(evaluation=True, duration_scale=scale) if s.name == "mixed/medium")
+    trace = sc.trace(0)
+    rows = []
+    M = table.n_sa
+    for h in hiddens:
+        torch.manual_seed(0)
+        pol = RelmasPolicy(Actor(feature_size(M), action_size(M), h), Encoder(tuple(table.models), M, sc.period_s), max_rq=64)
+        res = Simulator(table, trace, pol, sc.period_s).run()
+        s = res.summary
+        rows.append({"hidden": h, "macs_per_step": macs_per_step(feature_size(M), action_size(M), h)["total"],
+                     "ms_per_period": s["decision_time_mean_s"] * 1e3,
+                     "us_per_sj": s["decision_time_total_s"] / max(pol.decision_rows, 1) * 1e6})
+    return pd.DataFrame(rows)
+
+
+def hidden_sweep(table, hiddens: list[int], steps: int, seeds: list[int], scale: float, out: Path) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Train at each hidden size on the mixed set (same budget), evaluate on the mixed scenarios."""
+    from mascot.io import write_frame
+    from scheduler.relmas.evaluate import evaluate
+    from scheduler.relmas.networks import macs_per_step
+    from scheduler.relmas.scenarios import all_scenarios, scenario
+    from scheduler.relmas.train import Trainer, config_from
+
+    rows = []
+    scen = [s for s in all_scenarios(evaluation=True, duration_scale=scale) if s.workload == "mixed"]
+    for h in hiddens:
+        path = out / f"sweep-h{h}.pt"
+        cfg = config_from(steps=steps, hidden=h, bc_episodes=2, bc_steps=300, eval_every=max(steps // 2, 1), eval_traces=1,
+                          checkpoint_every=max(steps, 1), critic_warmup=min(50, steps))
+        t0 = time.perf_counter()
+        Trainer(table, scenario("mixed", "mixed"), cfg, output=path).run()
+        train_s = time.perf_counter() - t0
+        df = evaluate(table, scen, [f"relmas:{path}"], seeds)
+        rows.append({"hidden": h, "macs_per_step": macs_per_step(16, 7, h)["total"], "train_s": train_s,
+                     "sla_mean": df["sla_satisfaction"].mean(), "decision_ms_per_period": df["decision_time_mean_s"].mean() * 1e3,
+                     "decision_us_per_sj": df["decision_time_per_sj_s"].mean() * 1e6})
+    sweep = pd.DataFrame(rows)
+    write_frame(sweep, out / "hidden_sweep.csv")
+    return sweep
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

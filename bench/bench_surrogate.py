@@ -1,0 +1,85 @@
+"""Benchmark: surrogate predictions per second (batched and one layer at a time) vs the analytical backend.
+
+Target (issue 6): >= 100,000 predictions/s batched (one prediction = cycles, energy and DRAM read /
+write bytes of one (layer, SA) pair).
+
+    .venv/bin/python bench/bench_surrogate.py [--model default] [--rows 100000] [--threads 1]
+
+Rows are the layers of the paper's seven networks on the four Table-1 SA classes, repeated up to
+``--rows``; "batched" times one ``predict_frame`` call (features + 4 boosters), "single" times
+``SurrogateBackend.evaluate`` per layer, "analytical" the mapper on a sample of the MAC layers.
+Wall times on a shared machine depend on its load; CPU time is printed next to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+PAPER_MODELS = ("squeezenet", "yolo-lite", "kws", "alexnet", "inceptionv3", "resnet50", "yolov2")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--threads", type=int, default=1, help="XGBoost threads for the batched call")
+    ap.add_argument("--single", type=int, default=300)
+    ap.add_argument("--analytical", type=int, default=20)
+    args = ap.parse_args()
+
+    import pandas as pd
+
+    from hwmodel.backends.analytical import AnalyticalBackend
+    from hwmodel.spec import load_accelerator
+    from surrogate.backend import SurrogateBackend
+    from surrogate.features import query_frame
+    from surrogate.model import SurrogateModel
+    from surrogate.sampling import BASE_CLASSES
+    from workloads.zoo import load_model
+
+    model = SurrogateModel.load(args.model)
+    for b in model.boosters.values():
+        b.set_param({"nthread": args.threads})
+    specs = [load_accelerator(b) for b in BASE_CLASSES]
+    layers = [layer for m in PAPER_MODELS for layer in load_model(m).layers]
+    frame = pd.concat([query_frame(layers, s) for s in specs], ignore_index=True)
+    reps = -(-args.rows // len(frame))
+    big = pd.concat([frame] * reps, ignore_index=True).iloc[: args.rows]
+    model.predict_frame(big.iloc[:2000], check_ranges=False)
+    t, c = time.perf_counter(), time.process_time()
+    model.predict_frame(big, check_ranges=False)
+    batched_s, batched_cpu = time.perf_counter() - t, time.process_time() - c
+
+    backend = SurrogateBackend(model)
+    mac = [layer for layer in layers if layer.is_mac]
+    single = [(mac[i % len(mac)], specs[i % len(specs)]) for i in range(args.single)]
+    backend.evaluate(*single[0])
+    t = time.perf_counter()
+    for layer, spec in single:
+        backend.evaluate(layer, spec)
+    single_s = (time.perf_counter() - t) / len(single)
+
+    ana = AnalyticalBackend()
+    sample = [(mac[(i * 37) % len(mac)], specs[i % len(specs)]) for i in range(args.analytical)]
+    ana.evaluate(*sample[0])
+    t = time.perf_counter()
+    for layer, spec in sample:
+        ana.evaluate(layer, spec)
+    ana_s = (time.perf_counter() - t) / len(sample)
+
+    out = {
+        "model": model.metadata.get("name"), "model_id": model.model_id, "rows": len(big),
+        "batched_predictions_per_s": round(len(big) / batched_s),
+        "batched_predictions_per_cpu_s": round(len(big) / max(batched_cpu, 1e-9)),
+        "single_predictions_per_s": round(1.0 / single_s),
+        "analytical_ms_per_layer": round(ana_s * 1e3, 2),
+        "speedup_single": round(ana_s / single_s, 1),
+        "speedup_batched": round(ana_s / (batched_s / len(big))),
+    }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""``mascot train relmas``: train a RELMAS scheduling policy (DDPG, LSTM actor and critic).
+
+Importing this module also registers the ``relmas:`` policy prefix, so ``relmas:PATH`` and
+``relmas:default`` work in every command that takes a policy name (``mascot simulate``,
+``mascot compare``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from mascot.errors import MascotError
+from mascot.ui import console, print_frame, print_json, progress
+
+train_app = typer.Typer(help="Train learned scheduling policies.", no_args_is_help=True)
+
+
+@train_app.command("relmas")
+def relmas_cmd(
+    table: Path = typer.Option(..., "--table", help="Layer table (Parquet/CSV) built for the system."),
+    system: str = typer.Option("relmas6", "--system", help="System name or YAML path."),
+    workload: str = typer.Option("mixed", "--workload", "-w", help="Workload set: light | heavy | mixed."),
+    qos: str = typer.Option("medium", "--qos", help="QoS of the training traces: low | medium | high | mixed."),
+    steps: int = typer.Option(2000, "--steps", min=0, help="DDPG updates (mini-batch gradient steps)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the networks, the noise and the training traces."),
+    output: Path = typer.Option(..., "--output", "-o", help="Policy file to write (the best validated actor)."),
+    hidden: int = typer.Option(256, "--hidden", min=2, help="LSTM hidden size h of actor and critic."),
+    max_rq: int = typer.Option(64, "--max-rq", min=1, help="RQ entries the policy encodes (most urgent first)."),
+    period_s: float | None = typer.Option(None, "--period-s", help="Scheduling period (default: the scenario's)."),
+    mean_interarrival_s: float | None = typer.Option(None, "--mean-interarrival-s", help="Mean request gap (default: the scenario's)."),
+    duration_s: float | None = typer.Option(None, "--duration-s", help="Length of each training trace."),
+    qos_factor: float | None = typer.Option(None, "--qos-factor", help="Medium QoS factor (deadline / isolated latency)."),
+    bc_episodes: int = typer.Option(4, "--bc-episodes", min=0, help="Teacher episodes for the warm start (0: none)."),
+    bc_steps: int = typer.Option(400, "--bc-steps", min=0, help="Imitation updates of the actor (0: plain DDPG)."),
+    teacher: str = typer.Option("prema-h", "--teacher", help="Heuristic imitated by the warm start."),
+    critic_warmup: int = typer.Option(200, "--critic-warmup", min=0, help="First updates train only the critic."),
+    bc_weight: float = typer.Option(2.5, "--bc-weight", min=0.0, help="TD3+BC actor penalty λ (0: the paper's plain DDPG)."),
+    eval_every: int = typer.Option(250, "--eval-every", min=1, help="Validate (held-out traces) every K updates."),
+    eval_traces: int = typer.Option(2, "--eval-traces", min=1, help="Held-out validation traces."),
+    checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=1, help="Checkpoint every K updates (<output>.ckpt)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from <output>.ckpt."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads."),
+    alpha: float = typer.Option(0.10, "--alpha", help="Reward: deadline hit."),
+    beta: float = typer.Option(0.11, "--beta", help="Reward: deadline miss penalty."),
+    gamma: float = typer.Option(0.05, "--gamma", help="Reward: weight of normalised slack."),
+    delta: float = typer.Option(0.01, "--delta", help="Reward: weight of events beyond the period."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+) -> None:
+    """Train RELMAS on generated traces of one scenario; writes the policy, a CSV learning curve and its PNG."""
+    from scheduler.relmas.scenarios import scenario
+    from scheduler.relmas.train import Trainer, config_from
+    from scheduler.table import load_sim_table
+    from workloads.traces import workload_sets
+
+    sets = workload_sets()
+    if workload not in sets:
+        raise MascotError(f"unknown workload set {workload!r}", hint=f"use one of {', '.join(sets)}")
+    sim_table = load_sim_table(table, system, models=None)
+    missing = sorted(set(sets[workload]) - set(sim_table.models))
+    if missing:
+        from workloads.zoo import resolve_name
+
+        missing = [m for m in missing if resolve_name(m) not in sim_table.models]
+    if missing:
+        raise MascotError(f"the layer table lacks models {missing} of workload set {workload!r}", path=table,
+                          hint="build the table with every model of the set")
+    sc = scenario(workload, qos, period_s=period_s, mean_interarrival_s=mean_interarrival_s, duration_s=duration_s,
+                  medium_qos_factor=qos_factor)
+    cfg = config_from(steps=steps, seed=seed, hidden=hidden, max_rq=max_rq, bc_episodes=bc_episodes, bc_steps=bc_steps,
+                      teacher=teacher, critic_warmup=critic_warmup, bc_weight=bc_weight, eval_every=eval_every, eval_traces=eval_traces,
+                      checkpoint_every=checkpoint_every, threads=threads, alpha=alpha, beta=beta, gamma=gamma, delta=delta)
+    from scheduler.policies import get_policy
+
+    get_policy(teacher)  # unknown teacher names fail now, not after minutes of work
+    trainer = Trainer(sim_table, sc, cfg, output=output)
+    with progress(disable=as_json) as bar:
+        task = bar.add_task(f"RELMAS {sc.name}", total=steps, status="warm start")
+
+        def tick(updates: int, info: dict) -> None:
+            bar.update(task, completed=updates, status=f"best val SLA {info['val']:.3f}")
+
+        result = trainer.run(resume=resume, progress=tick)
+        bar.update(task, completed=result.updates, status=f"best val SLA {result.best_val_sla:.3f}")
+    head = {
+        "policy": str(output), "scenario": sc.name, "updates": result.updates, "episodes": result.episodes,
+        "best_val_sla": result.best_val_sla, "reference_val_sla": trainer.reference, "wall_s": round(result.wall_s, 1),
+        "curve_csv": str(output.with_suffix(".curve.csv")), "curve_png": str(output.with_suffix(".curve.png")),
+        "checkpoint": str(trainer.ckpt_path),
+    }
+    if as_json:
+        print_json(head)
+        return
+    cols = ["updates", "episodes", "train_sla", "val_sla", "best_val_sla", "critic_loss", "actor_loss", "wall_s"]
+    print_frame(result.curve[cols].tail(12), title=f"RELMAS learning curve ({sc.name})")
+    refs = pd.DataFrame([{"policy": k, "val_sla": v} for k, v in trainer.reference.items()])
+    if len(refs):
+        print_frame(refs, title="reference policies on the validation traces")
+    console.print(f"wrote {output} (use it as relmas:{output}), {head['curve_csv']}, {head['curve_png']}")
+
+
+def register(app: typer.Typer) -> None:
+    import scheduler.relmas.policy  # noqa: F401  (registers the relmas: policy prefix)
+
+    app.add_typer(train_app, name="train")

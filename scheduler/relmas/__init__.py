@@ -1,0 +1,12 @@
+"""RELMAS (Blanco et al., DAC'24): an online DNN scheduler trained with DDPG, LSTM actor and critic.
+
+Modules, one job each:
+
+* :mod:`~scheduler.relmas.encoding`: the per-SJ feature rows (F = 4 + 2M) with their normalisation;
+* :mod:`~scheduler.relmas.networks`: the LSTM actor and critic, and their MACs per LSTM step;
+* :mod:`~scheduler.relmas.reward`: the paper's reward equation on final finish times;
+* :mod:`~scheduler.relmas.ddpg`: replay buffer, target networks, soft updates, exploration noise;
+* :mod:`~scheduler.relmas.train`: the training loop (episodes over generated traces, checkpoints);
+* :mod:`~scheduler.relmas.policy`: the ``relmas:PATH`` / ``relmas:default`` scheduling policy;
+* :mod:`~scheduler.relmas.evaluate`: the paper's comparison against the baselines.
+"""

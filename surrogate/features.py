@@ -1,0 +1,314 @@
+"""Features of one (layer, SA) pair, computed the same way for training rows and backend queries.
+
+Why hand-made features on top of the raw numbers: a tree model splits one feature at a time, so
+quantities the cost depends on *jointly* (MACs per MAC unit, how evenly a dimension fills the PE
+array, whether a tensor fits a buffer) would take many splits to learn and would extrapolate
+badly. Giving them explicitly keeps the model small and accurate on real layers.
+
+Two record builders turn objects into flat columns:
+
+* :func:`layer_record` - the :class:`~workloads.layer.Layer` fields (``N C M R S P Q stride_h
+  stride_w dilation_h dilation_w groups input_elements output_elements weight_elements vector_ops
+  weights_are_activations kind``);
+* :func:`hardware_record` - ``hw_*`` columns of an :class:`~hwmodel.spec.AcceleratorSpec`:
+  dataflow, PE array, MACs per PE, lanes, word bits, global buffer size / block / bandwidth,
+  per-PE buffer words per tensor, DRAM bandwidth (words/cycle, 0 = unlimited) and per-word
+  energies (MAC, inner buffers per tensor, global buffer, DRAM).
+
+:func:`feature_matrix` turns a frame of both into the model input (columns :data:`FEATURES`, all
+numpy, vectorised). Logs are base 2; ``eff_<dim>_<x|y>`` is ``d / (ceil(d / pe) × pe)``, the
+fraction of the array a dimension fills when it is spread over X or Y. :data:`FEATURE_VERSION`
+changes whenever the list or a definition changes, so a model file made for other features is
+refused (:mod:`surrogate.model`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hwmodel.mapspace import divisors
+from hwmodel.spec import AcceleratorSpec
+from workloads.layer import Layer
+
+FEATURE_VERSION = "2"
+DRAM_UNLIMITED_WORDS_PER_CYCLE = 65536.0  # stands for "no DRAM limit" in log features
+LAYER_COLUMNS: tuple[str, ...] = (
+    "kind", "N", "C", "M", "R", "S", "P", "Q", "stride_h", "stride_w", "dilation_h", "dilation_w", "groups",
+    "input_elements", "output_elements", "weight_elements", "vector_ops", "weights_are_activations",
+)
+DATAFLOWS: tuple[str, ...] = ("row_stationary", "weight_stationary", "output_stationary", "input_stationary", "custom")
+HARDWARE_COLUMNS: tuple[str, ...] = (
+    "hw_dataflow", "hw_pe_x", "hw_pe_y", "hw_macs_per_pe", "hw_mac_units", "hw_lanes", "hw_word_bits",
+    "hw_glb_words", "hw_glb_block", "hw_glb_bw", "hw_pe_weight_words", "hw_pe_input_words", "hw_pe_output_words",
+    "hw_dram_bw_words", "hw_mac_pj", "hw_inner_weight_pj", "hw_inner_input_pj", "hw_inner_output_pj",
+    "hw_glb_read_pj", "hw_glb_write_pj", "hw_dram_pj",
+)
+# the hardware parameters whose training ranges are recorded (a query outside them warns)
+RANGE_COLUMNS: tuple[str, ...] = (
+    "hw_pe_x", "hw_pe_y", "hw_macs_per_pe", "hw_mac_units", "hw_word_bits", "hw_glb_words",
+    "hw_pe_weight_words", "hw_pe_input_words", "hw_pe_output_words", "hw_dram_bw_words",
+    "log2_macs", "log2_weights", "log2_inputs", "log2_outputs",
+)
+
+_DIMS_FOR_EFF = ("Cg", "Mg", "P", "Q", "S", "R")
+FEATURES: tuple[str, ...] = (
+    "is_conv", "is_matmul", "is_vector", "is_depthwise", "weights_are_activations",
+    "dataflow_code", "log2_N", "log2_Cg", "log2_Mg", "log2_R", "log2_S", "log2_P", "log2_Q", "log2_groups",
+    "stride", "dilation", "log2_macs", "log2_weights", "log2_inputs", "log2_outputs", "log2_vector_ops",
+    "log2_intensity", "log2_ideal_cycles", "log2_vector_cycles",
+    "log2_pe_x", "log2_pe_y", "log2_macs_per_pe", "log2_mac_units", "log2_lanes", "word_bits",
+    "log2_glb_words", "log2_glb_block", "log2_glb_bw", "log2_pe_weight_words", "log2_pe_input_words",
+    "log2_pe_output_words", "log2_dram_bw_words", "dram_limited",
+    "mac_pj", "inner_weight_pj", "inner_input_pj", "inner_output_pj", "glb_read_pj", "glb_write_pj", "dram_pj",
+    "log2_weights_over_pe", "log2_inputs_over_glb", "log2_outputs_over_glb", "log2_io_over_glb",
+    "log2_compulsory_dram_bytes", "log2_dram_roofline_cycles", "log2_glb_roofline_cycles",
+    *(f"eff_{d}_{a}" for d in _DIMS_FOR_EFF for a in ("x", "y")),
+    "eff_Mg_4", "eff_Cg_4", "eff_Mg_xy", "eff_Cg_S_y", "eff_Q_M_x",
+    *(f"div_{d}_{a}" for d in ("Cg", "Mg", "P", "Q") for a in ("x", "y")),
+    "div_QM_x", "div_CM_x", "div_SCM_y", "div_C_4", "div_M_4", "util_rs", "util_ws", "log2_div_cycles",
+)
+
+
+def layer_record(layer: Layer) -> dict[str, Any]:
+    """The layer fields the features use (a row of a training or query frame)."""
+    return {
+        "kind": layer.kind.value, "N": layer.N, "C": layer.C, "M": layer.M, "R": layer.R, "S": layer.S,
+        "P": layer.P, "Q": layer.Q, "stride_h": layer.stride_h, "stride_w": layer.stride_w,
+        "dilation_h": layer.dilation_h, "dilation_w": layer.dilation_w, "groups": layer.groups,
+        "input_elements": int(layer.input_elements), "output_elements": int(layer.output_elements),
+        "weight_elements": int(layer.weight_elements), "vector_ops": int(layer.vector_ops),
+        "weights_are_activations": bool(layer.weights_are_activations),
+    }
+
+
+def hardware_record(spec: AcceleratorSpec) -> dict[str, Any]:
+    """``hw_*`` columns of a resolved spec: sizes per PE and per-word energies, by tensor.
+
+    Inner levels are those below the global buffer (``levels[:-2]``); a level's words count per
+    PE (``size × instances / PEs``) toward every tensor it keeps, and its per-word read energy
+    (vector-access energy / block size) toward that tensor's inner energy.
+    """
+    if not spec.is_resolved:
+        spec = spec.resolved()
+    pes = spec.pe_array.count
+    glb, dram = spec.levels[-2], spec.levels[-1]
+    words = {"Weights": 0.0, "Inputs": 0.0, "Outputs": 0.0}
+    energy = {"Weights": 0.0, "Inputs": 0.0, "Outputs": 0.0}
+    for lv in spec.levels[:-2]:
+        if lv.kind == "dummy":
+            continue
+        for t in lv.keep:
+            words[t] += (lv.size_words or 0) * lv.instances / pes
+            energy[t] += (lv.read_energy_pj or 0.0) / lv.block_size
+    dram_bw = dram.read_bw if dram.read_bw is not None else 0.0
+    return {
+        "hw_dataflow": spec.dataflow, "hw_pe_x": spec.pe_array.x, "hw_pe_y": spec.pe_array.y,
+        "hw_macs_per_pe": spec.macs_per_pe, "hw_mac_units": spec.mac_units, "hw_lanes": spec.lanes,
+        "hw_word_bits": spec.word_bits, "hw_glb_words": int(glb.size_words or 0), "hw_glb_block": glb.block_size,
+        "hw_glb_bw": float(glb.read_bw or 0.0), "hw_pe_weight_words": words["Weights"],
+        "hw_pe_input_words": words["Inputs"], "hw_pe_output_words": words["Outputs"],
+        "hw_dram_bw_words": float(dram_bw), "hw_mac_pj": float(spec.mac_energy_pj or 0.0),
+        "hw_inner_weight_pj": energy["Weights"], "hw_inner_input_pj": energy["Inputs"],
+        "hw_inner_output_pj": energy["Outputs"],
+        "hw_glb_read_pj": float(glb.read_energy_pj or 0.0) / glb.block_size,
+        "hw_glb_write_pj": float(glb.write_energy_pj or 0.0) / glb.block_size,
+        "hw_dram_pj": float(dram.read_energy_pj or 0.0) / dram.block_size,
+    }
+
+
+def _log2(x: Any) -> np.ndarray:
+    return np.log2(np.maximum(np.asarray(x, dtype=np.float64), 1.0))
+
+
+def _eff(d: np.ndarray, pe: np.ndarray) -> np.ndarray:
+    pe = np.maximum(pe, 1.0)
+    return d / (np.ceil(d / pe) * pe)
+
+
+def derived_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Log sizes shared by the feature matrix and the range checks."""
+    kind = df["kind"].to_numpy()
+    mac = kind != "vector"
+    groups = np.maximum(df["groups"].to_numpy(np.float64), 1.0)
+    dims = {k: df[k].to_numpy(np.float64) for k in ("N", "C", "M", "R", "S", "P", "Q")}
+    macs = np.where(mac, dims["N"] * dims["M"] * dims["P"] * dims["Q"] * (dims["C"] // groups) * dims["R"] * dims["S"], 0.0)
+    return {
+        "macs": macs,
+        "log2_macs": _log2(macs),
+        "log2_weights": _log2(df["weight_elements"]),
+        "log2_inputs": _log2(df["input_elements"]),
+        "log2_outputs": _log2(df["output_elements"]),
+    }
+
+
+def feature_matrix(df: pd.DataFrame) -> np.ndarray:
+    """The model input for a frame of :data:`LAYER_COLUMNS` + :data:`HARDWARE_COLUMNS` (float32)."""
+    f: dict[str, np.ndarray] = {}
+    kind = df["kind"].astype(str).to_numpy()
+    f["is_conv"] = (kind == "conv").astype(np.float64)
+    f["is_matmul"] = (kind == "matmul").astype(np.float64)
+    f["is_vector"] = (kind == "vector").astype(np.float64)
+    groups = np.maximum(df["groups"].to_numpy(np.float64), 1.0)
+    n, c, m = (df[k].to_numpy(np.float64) for k in ("N", "C", "M"))
+    r, s, p, q = (df[k].to_numpy(np.float64) for k in ("R", "S", "P", "Q"))
+    cg, mg = np.maximum(c // groups, 1.0), np.maximum(m // groups, 1.0)
+    f["is_depthwise"] = ((groups > 1) & (groups == c)).astype(np.float64)
+    f["weights_are_activations"] = df["weights_are_activations"].to_numpy(np.float64)
+    codes = {d: float(i) for i, d in enumerate(DATAFLOWS)}
+    f["dataflow_code"] = df["hw_dataflow"].astype(str).map(codes).fillna(float(len(DATAFLOWS))).to_numpy(np.float64)
+    for name, v in (("N", n), ("Cg", cg), ("Mg", mg), ("R", r), ("S", s), ("P", p), ("Q", q), ("groups", groups)):
+        f[f"log2_{name}"] = _log2(v)
+    f["stride"] = df["stride_h"].to_numpy(np.float64)
+    f["dilation"] = df["dilation_h"].to_numpy(np.float64)
+    d = derived_columns(df)
+    macs = d["macs"]
+    weights = df["weight_elements"].to_numpy(np.float64)
+    inputs = df["input_elements"].to_numpy(np.float64)
+    outputs = df["output_elements"].to_numpy(np.float64)
+    vops = df["vector_ops"].to_numpy(np.float64)
+    for k in ("log2_macs", "log2_weights", "log2_inputs", "log2_outputs"):
+        f[k] = d[k]
+    f["log2_vector_ops"] = _log2(vops)
+    f["log2_intensity"] = np.log2((macs + 1.0) / (weights + inputs + outputs + 1.0))
+
+    pe_x, pe_y = df["hw_pe_x"].to_numpy(np.float64), df["hw_pe_y"].to_numpy(np.float64)
+    mpp = df["hw_macs_per_pe"].to_numpy(np.float64)
+    units, lanes = df["hw_mac_units"].to_numpy(np.float64), df["hw_lanes"].to_numpy(np.float64)
+    bits = df["hw_word_bits"].to_numpy(np.float64)
+    glb_words, glb_block = df["hw_glb_words"].to_numpy(np.float64), df["hw_glb_block"].to_numpy(np.float64)
+    glb_bw = df["hw_glb_bw"].to_numpy(np.float64)
+    glb_bw = np.where(glb_bw > 0, glb_bw, DRAM_UNLIMITED_WORDS_PER_CYCLE)
+    dram_bw = df["hw_dram_bw_words"].to_numpy(np.float64)
+    limited = dram_bw > 0
+    dram_bw = np.where(limited, dram_bw, DRAM_UNLIMITED_WORDS_PER_CYCLE)
+    f["log2_ideal_cycles"] = _log2(macs / units)
+    f["log2_vector_cycles"] = _log2(np.maximum(vops, outputs) / lanes)
+    for name, v in (("pe_x", pe_x), ("pe_y", pe_y), ("macs_per_pe", mpp), ("mac_units", units), ("lanes", lanes)):
+        f[f"log2_{name}"] = _log2(v)
+    f["word_bits"] = bits
+    f["log2_glb_words"] = _log2(glb_words)
+    f["log2_glb_block"] = _log2(glb_block)
+    f["log2_glb_bw"] = _log2(glb_bw)
+    pe_w = df["hw_pe_weight_words"].to_numpy(np.float64)
+    f["log2_pe_weight_words"] = _log2(pe_w)
+    f["log2_pe_input_words"] = _log2(df["hw_pe_input_words"])
+    f["log2_pe_output_words"] = _log2(df["hw_pe_output_words"])
+    f["log2_dram_bw_words"] = np.log2(dram_bw)
+    f["dram_limited"] = limited.astype(np.float64)
+    for k in ("mac_pj", "inner_weight_pj", "inner_input_pj", "inner_output_pj", "glb_read_pj", "glb_write_pj", "dram_pj"):
+        f[k] = df[f"hw_{k}"].to_numpy(np.float64)
+    pes = pe_x * pe_y
+    f["log2_weights_over_pe"] = np.log2((weights / np.maximum(groups, 1.0) + 1.0) / (pe_w * pes + 1.0))
+    f["log2_inputs_over_glb"] = np.log2((inputs + 1.0) / (glb_words + 1.0))
+    f["log2_outputs_over_glb"] = np.log2((outputs + 1.0) / (glb_words + 1.0))
+    f["log2_io_over_glb"] = np.log2((inputs + outputs + 1.0) / (glb_words + 1.0))
+    compulsory_words = weights + inputs + outputs
+    f["log2_compulsory_dram_bytes"] = _log2(compulsory_words * bits / 8.0)
+    f["log2_dram_roofline_cycles"] = _log2(compulsory_words / dram_bw)
+    f["log2_glb_roofline_cycles"] = _log2((inputs + outputs) / glb_bw)
+    dimv = {"Cg": cg, "Mg": mg, "P": p, "Q": q, "S": s, "R": r}
+    for name in _DIMS_FOR_EFF:
+        f[f"eff_{name}_x"] = _eff(dimv[name], pe_x)
+        f[f"eff_{name}_y"] = _eff(dimv[name], pe_y)
+    f["eff_Mg_4"] = _eff(mg, np.full_like(mg, 4.0))
+    f["eff_Cg_4"] = _eff(cg, np.full_like(cg, 4.0))
+    f["eff_Mg_xy"] = _eff(mg, pes)
+    f["eff_Cg_S_y"] = _eff(cg * s, pe_y)
+    f["eff_Q_M_x"] = _eff(q * mg, pe_x)
+    mac = kind != "vector"
+    as_int = lambda v: np.where(mac, np.maximum(v, 1), 1).astype(np.int64)  # noqa: E731
+    div = divisor_features(as_int(cg), as_int(mg), as_int(p), as_int(q), as_int(s),
+                           pe_x.astype(np.int64), pe_y.astype(np.int64))
+    f.update(div)
+    rs = (df["hw_dataflow"].astype(str) == "row_stationary").to_numpy()
+    util = np.where(rs, div["util_rs"], div["util_ws"])
+    f["log2_div_cycles"] = _log2(macs / (units / np.maximum(mpp, 1.0) * np.maximum(util, 1e-6)))
+    return np.column_stack([f[name] for name in FEATURES]).astype(np.float32)
+
+
+@lru_cache(maxsize=65536)
+def _best_divisor(n: int, cap: int) -> int:
+    """The largest divisor of ``n`` that is at most ``cap`` (1 when ``cap`` < 1 is impossible: 0)."""
+    if cap < 1:
+        return 0
+    if n <= cap:
+        return n
+    return max(d for d in divisors(n) if d <= cap)
+
+
+@lru_cache(maxsize=65536)
+def _best_pair(a: int, b: int, cap: int) -> int:
+    """The largest ``da × db <= cap`` with ``da | a`` and ``db | b`` (two dims sharing one array axis)."""
+    if cap < 1:
+        return 0
+    best = 1
+    for da in divisors(a):
+        if da > cap:
+            break
+        best = max(best, da * _best_divisor(b, cap // da))
+        if best == cap:
+            break
+    return best
+
+
+def _apply_unique(fn: Any, *cols: np.ndarray) -> np.ndarray:
+    """``fn`` on each distinct row of ``cols`` (non-negative integers), mapped back.
+
+    Tables repeat shapes a lot, so this costs one sort of packed 64-bit keys plus one Python
+    call per distinct row (dims < 2^20, the last column < 2^12, as for every realistic layer/SA).
+    """
+    arrays = [np.asarray(c, dtype=np.int64) for c in cols]
+    key = np.zeros(len(arrays[0]), dtype=np.int64)
+    for a, shift in zip(arrays, (32, 12, 0)[-len(arrays):]):
+        key |= np.minimum(a, (1 << 20) - 1) << shift
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    vals = np.array([fn(*(int(a[i]) for a in arrays)) for i in first], dtype=np.float64)
+    return vals[inverse.reshape(-1)]
+
+
+def divisor_features(cg: np.ndarray, mg: np.ndarray, p: np.ndarray, q: np.ndarray, s: np.ndarray,
+                     pe_x: np.ndarray, pe_y: np.ndarray) -> dict[str, np.ndarray]:
+    """Spatial utilisations a perfect-factor mapper can reach (the analytical mapper's rule).
+
+    ``div_<d>_<axis>``: largest divisor of the dim that fits the axis, over the axis size.
+    ``div_QM_x`` (row stationary: Q and M share X), ``div_SCM_y`` (S whole, then C and M share Y),
+    ``div_CM_x`` (weight stationary: C and M share the PEs), ``div_C_4`` / ``div_M_4`` (Simba's
+    4-wide vector lanes). ``util_rs`` / ``util_ws`` are the products for each dataflow.
+    """
+    f: dict[str, np.ndarray] = {}
+    for name, v in (("Cg", cg), ("Mg", mg), ("P", p), ("Q", q)):
+        f[f"div_{name}_x"] = _apply_unique(_best_divisor, v, pe_x) / pe_x
+        f[f"div_{name}_y"] = _apply_unique(_best_divisor, v, pe_y) / pe_y
+    f["div_QM_x"] = _apply_unique(_best_pair, q, mg, pe_x) / pe_x
+    f["div_CM_x"] = _apply_unique(_best_pair, cg, mg, pe_x) / pe_x
+    cap_y = np.floor_divide(pe_y, np.maximum(s, 1)).astype(np.int64)
+    f["div_SCM_y"] = s * _apply_unique(_best_pair, cg, mg, cap_y) / pe_y
+    four = np.full(len(cg), 4, dtype=np.int64)
+    f["div_C_4"] = _apply_unique(_best_divisor, cg, four) / 4.0
+    f["div_M_4"] = _apply_unique(_best_divisor, mg, four) / 4.0
+    f["util_rs"] = f["div_QM_x"] * f["div_SCM_y"]
+    f["util_ws"] = f["div_CM_x"] * f["div_C_4"] * f["div_M_4"]
+    return f
+
+
+def range_values(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns whose training ranges a model records (see :data:`RANGE_COLUMNS`)."""
+    d = derived_columns(df)
+    out = {}
+    for col in RANGE_COLUMNS:
+        out[col] = d[col] if col in d else df[col].to_numpy(np.float64)
+    return out
+
+
+def query_frame(layers: list[Layer], spec: AcceleratorSpec) -> pd.DataFrame:
+    """A frame of ``layers`` on ``spec`` ready for :func:`feature_matrix`."""
+    hw = hardware_record(spec)
+    rows = [layer_record(layer) for layer in layers]
+    df = pd.DataFrame.from_records(rows, columns=list(LAYER_COLUMNS))
+    for k, v in hw.items():
+        df[k] = v
+    return df

@@ -1,0 +1,335 @@
+"""The learned cost model: one XGBoost regressor per target, trained in log space, saved as a folder.
+
+Why log space: cycles, energy and DRAM bytes span eight orders of magnitude and the errors that
+matter are relative; a squared error on ``log(y)`` is (to first order) a squared relative error.
+
+A model folder (``MODEL/``) holds:
+
+* ``<target>.json.gz`` - the XGBoost booster of each target in XGBoost's own JSON format, gzipped
+  (4× smaller: the shipped default stays a few MB; a plain ``<target>.json`` loads too);
+* ``metadata.json`` - ``format``, ``feature_version`` and the ``features`` list, ``targets``,
+  ``ranges`` (min/max of the hardware parameters and layer sizes seen in training), ``backend``
+  (the backend imitated, its version and objective), ``spec_hash`` (content hash of each Table-1
+  class the data was generated around), ``dataset`` (rows, plan), ``params`` (the Optuna-tuned
+  hyper-parameters per target), ``metrics`` (validation MAPE etc.) and ``model_id`` (a hash of the
+  boosters, used in cache keys).
+
+Loading checks the feature definition: a model trained on other features is a
+:class:`~mascot.errors.MascotError` (its predictions would be garbage, silently). Predicting
+outside the recorded ranges warns (:class:`SurrogateRangeWarning`): trees do not extrapolate.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mascot.errors import MascotError
+from mascot.io import atomic_write_bytes, atomic_write_json
+from surrogate import metrics
+from surrogate.features import FEATURE_VERSION, FEATURES, feature_matrix, range_values
+
+FORMAT_VERSION = 1
+MODEL_TARGETS: tuple[str, ...] = ("cycles", "energy_pj", "dram_read_bytes", "dram_write_bytes")
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+METADATA_FILE = "metadata.json"
+
+
+class SurrogateRangeWarning(UserWarning):
+    """A query lies outside the ranges the model was trained on (the prediction is an extrapolation)."""
+
+
+def to_log(y: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(np.asarray(y, dtype=np.float64), 1.0))
+
+
+def from_log(z: np.ndarray) -> np.ndarray:
+    return np.exp(np.asarray(z, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: Optuna ``trials`` per target, validation share, threads, seed, tree caps.
+
+    ``max_trees`` and ``max_depth`` bound the file size and the prediction time.
+    """
+
+    trials: int = 20
+    val_fraction: float = 0.15
+    n_threads: int = 2
+    seed: int = 0
+    max_trees: int = 600
+    max_depth: int = 10
+    early_stopping: int = 40
+    timeout_s_per_target: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class SurrogateModel:
+    """Boosters per target plus the metadata that says what they were trained for."""
+
+    boosters: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_id(self) -> str:
+        return str(self.metadata.get("model_id", ""))
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(self.boosters)
+
+    # --- prediction ---------------------------------------------------------------------------
+    def predict_matrix(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Predictions (original units) for a feature matrix (columns :data:`FEATURES`)."""
+        return {t: from_log(b.inplace_predict(x)) for t, b in self.boosters.items()}
+
+    def predict_frame(self, df: pd.DataFrame, check_ranges: bool = True) -> dict[str, np.ndarray]:
+        """Predictions for a frame of layer + ``hw_*`` columns; warns outside the training ranges."""
+        if check_ranges:
+            self.warn_out_of_range(df)
+        return self.predict_matrix(feature_matrix(df))
+
+    def out_of_range(self, df: pd.DataFrame) -> dict[str, tuple[float, float, float, float]]:
+        """``{column: (min seen, max seen, trained min, trained max)}`` for columns outside the ranges."""
+        ranges = self.metadata.get("ranges", {})
+        vals = range_values(df)
+        out = {}
+        for col, (lo, hi) in ranges.items():
+            if col not in vals or len(vals[col]) == 0:
+                continue
+            v = vals[col]
+            vmin, vmax = float(np.min(v)), float(np.max(v))
+            if vmin < lo - 1e-9 or vmax > hi + 1e-9:
+                out[col] = (vmin, vmax, float(lo), float(hi))
+        return out
+
+    def warn_out_of_range(self, df: pd.DataFrame) -> None:
+        bad = self.out_of_range(df)
+        if bad:
+            text = "; ".join(f"{c} in [{a:g}, {b:g}] outside the trained [{lo:g}, {hi:g}]"
+                             for c, (a, b, lo, hi) in sorted(bad.items()))
+            warnings.warn(f"surrogate model {self.metadata.get('name', '?')!r}: {text}; predictions extrapolate",
+                          SurrogateRangeWarning, stacklevel=3)
+
+    # --- files --------------------------------------------------------------------------------
+    def save(self, folder: str | Path) -> Path:
+        """Write the boosters and ``metadata.json`` atomically (file by file)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for t, b in self.boosters.items():
+            data = gzip.compress(booster_json(b).encode(), compresslevel=9, mtime=0)
+            atomic_write_bytes(folder / f"{t}.json.gz", data)
+        atomic_write_json(folder / METADATA_FILE, self.metadata)
+        return folder
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> "SurrogateModel":
+        """Load ``default`` (or another name under ``surrogate/models``) or a model folder."""
+        folder = resolve_model_path(name_or_path)
+        meta_path = folder / METADATA_FILE
+        try:
+            metadata = json.loads(meta_path.read_text())
+        except FileNotFoundError:
+            raise MascotError("not a surrogate model folder: metadata.json is missing", path=folder,
+                              hint="train one with `mascot surrogate train DATA -o FOLDER`") from None
+        except ValueError as exc:
+            raise MascotError(f"metadata.json is not valid JSON ({exc})", path=meta_path) from None
+        check_compatible(metadata, meta_path)
+        import xgboost as xgb
+
+        boosters = {}
+        for t in metadata["targets"]:
+            path = folder / f"{t}.json.gz"
+            if not path.is_file() and (folder / f"{t}.json").is_file():
+                path = folder / f"{t}.json"
+            if not path.is_file():
+                raise MascotError(f"the booster of target {t!r} is missing", path=path,
+                                  hint="copy the whole model folder, or train it again")
+            b = xgb.Booster()
+            try:
+                raw = path.read_bytes()
+                b.load_model(bytearray(gzip.decompress(raw) if path.suffix == ".gz" else raw))
+            except (xgb.core.XGBoostError, OSError, EOFError) as exc:
+                raise MascotError(f"cannot read the XGBoost model: {str(exc).splitlines()[0]}", path=path) from None
+            b.set_param({"nthread": 1})
+            boosters[t] = b
+        return cls(boosters=boosters, metadata=metadata)
+
+
+def booster_json(booster: Any) -> str:
+    raw = booster.save_raw(raw_format="json")
+    return bytes(raw).decode()
+
+
+def resolve_model_path(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.is_dir():
+        return p
+    candidate = MODELS_DIR / str(name_or_path)
+    if candidate.is_dir():
+        return candidate
+    known = sorted(q.name for q in MODELS_DIR.glob("*") if (q / METADATA_FILE).is_file()) if MODELS_DIR.is_dir() else []
+    raise MascotError(f"surrogate model {str(name_or_path)!r} not found", path=p,
+                      hint=f"give a model folder or one of: {', '.join(known) or '(none shipped)'}")
+
+
+def check_compatible(metadata: dict[str, Any], path: Path) -> None:
+    """A model for other features (or another file format) cannot be used: say so and how to fix it."""
+    fmt = metadata.get("format")
+    if fmt != FORMAT_VERSION:
+        raise MascotError(f"model file format {fmt!r}, this mascot reads format {FORMAT_VERSION}", path=path,
+                          hint="retrain the model with `mascot surrogate train`")
+    feats = metadata.get("features")
+    if metadata.get("feature_version") != FEATURE_VERSION or feats != list(FEATURES):
+        extra = sorted(set(feats or []) - set(FEATURES))
+        missing = sorted(set(FEATURES) - set(feats or []))
+        detail = f" (unknown: {', '.join(extra[:5])}; missing: {', '.join(missing[:5])})" if (extra or missing) else ""
+        raise MascotError(
+            f"this model was trained for other features (feature version {metadata.get('feature_version')!r}, "
+            f"this mascot computes version {FEATURE_VERSION!r}){detail}",
+            path=path, hint="retrain it on its data set with `mascot surrogate train`",
+        )
+    if not metadata.get("targets"):
+        raise MascotError("metadata.json lists no targets", path=path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# training
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    n_val = max(1, int(round(n * val_fraction))) if n > 1 else 0
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def _fit(xgb: Any, params: dict[str, Any], dtrain: Any, dval: Any, cfg: TrainConfig) -> Any:
+    return xgb.train(params, dtrain, num_boost_round=cfg.max_trees, evals=[(dval, "val")],
+                     early_stopping_rounds=cfg.early_stopping, verbose_eval=False)
+
+
+def _base_params(cfg: TrainConfig) -> dict[str, Any]:
+    return {"objective": "reg:squarederror", "tree_method": "hist", "nthread": cfg.n_threads, "seed": cfg.seed,
+            "eval_metric": "rmse"}
+
+
+def tune_target(x_tr: np.ndarray, y_tr: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, cfg: TrainConfig,
+                log: Any = None) -> tuple[Any, dict[str, Any], float]:
+    """Optuna (TPE, seeded) over the XGBoost knobs; the score is the validation RMSE of ``log(y)``."""
+    import optuna
+    import xgboost as xgb
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    dtrain = xgb.DMatrix(x_tr, label=y_tr, nthread=cfg.n_threads)
+    dval = xgb.DMatrix(x_val, label=y_val, nthread=cfg.n_threads)
+    best: dict[str, Any] = {}
+
+    def objective(trial: Any) -> float:
+        params = {
+            **_base_params(cfg),
+            "max_depth": trial.suggest_int("max_depth", 5, cfg.max_depth),
+            "eta": trial.suggest_float("eta", 0.03, 0.3, log=True),
+            "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20.0, log=True),
+            "subsample": trial.suggest_float("subsample", 0.6, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
+            "lambda": trial.suggest_float("lambda", 1e-3, 10.0, log=True),
+        }
+        booster = _fit(xgb, params, dtrain, dval, cfg)
+        rmse = float(booster.best_score)
+        if not best or rmse < best["rmse"]:
+            best.update(rmse=rmse, booster=booster, params={**params, "trees": booster.best_iteration + 1})
+        if log is not None:
+            log(trial.number, rmse)
+        return rmse
+
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=cfg.seed))
+    # start from a sensible point so even a 1-trial run is good
+    study.enqueue_trial({"max_depth": min(8, cfg.max_depth), "eta": 0.1, "min_child_weight": 1.0, "subsample": 0.9,
+                         "colsample_bytree": 0.8, "lambda": 1.0})
+    study.optimize(objective, n_trials=max(1, cfg.trials), timeout=cfg.timeout_s_per_target)
+    booster = best["booster"]
+    # keep only the trees early stopping chose (smaller file, same predictions)
+    booster = booster[: booster.best_iteration + 1]
+    return booster, best["params"], best["rmse"]
+
+
+def train(df: pd.DataFrame, cfg: TrainConfig = TrainConfig(), *, name: str = "model",
+          dataset_info: dict[str, Any] | None = None, progress: Any = None) -> SurrogateModel:
+    """Train one booster per target of :data:`MODEL_TARGETS` on a data set frame (see :mod:`surrogate.dataset`)."""
+    if len(df) < 20:
+        raise MascotError(f"the data set has {len(df)} usable rows; a surrogate needs at least 20",
+                          hint="generate more with `mascot surrogate dataset --samples N`")
+    t0 = time.perf_counter()
+    x = feature_matrix(df)
+    tr, val = split_indices(len(df), cfg.val_fraction, cfg.seed)
+    boosters: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    val_metrics: dict[str, Any] = {}
+    for target in MODEL_TARGETS:
+        y = to_log(df[target].to_numpy())
+        log = None if progress is None else (lambda i, rmse, t=target: progress(t, i, rmse))
+        booster, p, rmse = tune_target(x[tr], y[tr], x[val], y[val], cfg, log=log)
+        boosters[target] = booster
+        params[target] = {**p, "val_rmse_log": rmse}
+        booster.set_param({"nthread": 1})
+        pred = from_log(booster.inplace_predict(x[val]))
+        val_metrics[target] = metrics.summary(df[target].to_numpy()[val], pred)
+    dram_true = df["dram_read_bytes"].to_numpy()[val] + df["dram_write_bytes"].to_numpy()[val]
+    dram_pred = (from_log(boosters["dram_read_bytes"].inplace_predict(x[val]))
+                 + from_log(boosters["dram_write_bytes"].inplace_predict(x[val])))
+    val_metrics["dram_bytes"] = metrics.summary(dram_true, dram_pred)
+    ranges = {c: [float(np.min(v)), float(np.max(v))] for c, v in range_values(df).items()}
+    model_id = hashlib.sha256("".join(booster_json(boosters[t]) for t in MODEL_TARGETS).encode()).hexdigest()[:16]
+    metadata = {
+        "format": FORMAT_VERSION,
+        "name": name,
+        "model_id": model_id,
+        "feature_version": FEATURE_VERSION,
+        "features": list(FEATURES),
+        "targets": list(MODEL_TARGETS),
+        "ranges": ranges,
+        "params": params,
+        "metrics": {"validation": val_metrics},
+        "train": {"rows": int(len(tr)), "val_rows": int(len(val)), "trials": cfg.trials, "seed": cfg.seed,
+                  "n_threads": cfg.n_threads, "time_s": round(time.perf_counter() - t0, 1)},
+        **(dataset_info or {}),
+    }
+    return SurrogateModel(boosters=boosters, metadata=metadata)
+
+
+def dataset_info(data_path: str | Path, df: pd.DataFrame) -> dict[str, Any]:
+    """What to record about the training data: backend, its plan, and the Table-1 spec hashes."""
+    from hwmodel.spec import load_accelerator
+    from surrogate.sampling import BASE_CLASSES
+
+    folder = Path(data_path)
+    plan: dict[str, Any] = {}
+    plan_file = (folder if folder.is_dir() else folder.parent) / "plan.json"
+    if plan_file.is_file():
+        plan = json.loads(plan_file.read_text())
+    backend = str(plan.get("backend", "analytical"))
+    try:
+        from hwmodel.cost import get_backend
+
+        be = get_backend(backend)
+        version, objective = str(be.version), str(getattr(be, "objective", ""))
+    except MascotError:
+        version, objective = "", ""
+    return {
+        "backend": {"name": backend.partition(":")[0], "arg": backend.partition(":")[2], "version": version,
+                    "objective": objective},
+        "spec_hash": {b: load_accelerator(b).content_hash for b in BASE_CLASSES},
+        "dataset": {"rows": int(len(df)), "plan": plan,
+                    "sources": {k: int(v) for k, v in df["source"].str.split(":").str[0].value_counts().items()}},
+    }

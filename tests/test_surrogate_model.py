@@ -1,0 +1,108 @@
+"""Training a tiny surrogate, its file round trip, compatibility checks and range warnings."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from mascot.errors import MascotError
+from surrogate.dataset import generate, load_dataset
+from surrogate.features import FEATURES, feature_matrix, query_frame
+from surrogate.model import MODEL_TARGETS, SurrogateModel, SurrogateRangeWarning, TrainConfig, dataset_info, train
+from surrogate.sampling import sample_layer
+from hwmodel.spec import load_accelerator
+
+TINY = TrainConfig(trials=2, n_threads=1, max_trees=30, early_stopping=10, seed=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("surrogate-data")
+    generate(folder, samples=60, seed=11, zoo=False, n_jobs=1, progress=False, chunk_rows=60)
+    return folder, load_dataset(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_data):
+    folder, df = tiny_data
+    return train(df, TINY, name="tiny", dataset_info=dataset_info(folder, df))
+
+
+def test_tiny_model_learns_something(tiny_data, tiny_model):
+    _, df = tiny_data
+    meta = tiny_model.metadata
+    assert meta["targets"] == list(MODEL_TARGETS) and meta["features"] == list(FEATURES)
+    assert meta["backend"]["name"] == "analytical" and set(meta["spec_hash"]) == {
+        "eyeriss_small", "eyeriss_large", "simba_small", "simba_large"}
+    assert meta["dataset"]["rows"] == len(df)
+    pred = tiny_model.predict_frame(df, check_ranges=False)
+    for t in MODEL_TARGETS:
+        assert pred[t].shape == (len(df),) and (pred[t] > 0).all()
+    # on its own training data a log-space model is far better than predicting the median
+    true = df["cycles"].to_numpy()
+    err_model = np.median(np.abs(np.log(pred["cycles"] / true)))
+    err_const = np.median(np.abs(np.log(np.median(true) / true)))
+    assert err_model < 0.5 * err_const
+
+
+def test_training_is_deterministic(tiny_data, tiny_model):
+    folder, df = tiny_data
+    again = train(df, TINY, name="tiny", dataset_info=dataset_info(folder, df))
+    assert again.model_id == tiny_model.model_id
+
+
+def test_file_round_trip(tmp_path, tiny_data, tiny_model):
+    _, df = tiny_data
+    path = tiny_model.save(tmp_path / "m")
+    assert (path / "metadata.json").is_file() and (path / "cycles.json.gz").is_file()
+    loaded = SurrogateModel.load(path)
+    assert loaded.metadata == json.loads((path / "metadata.json").read_text())
+    x = feature_matrix(df)
+    a, b = tiny_model.predict_matrix(x), loaded.predict_matrix(x)
+    for t in MODEL_TARGETS:
+        np.testing.assert_allclose(a[t], b[t], rtol=1e-6)
+
+
+def test_model_for_other_features_is_refused(tmp_path, tiny_model):
+    path = tiny_model.save(tmp_path / "m")
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["features"] = meta["features"][:-1] + ["some_old_feature"]
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(MascotError, match="other features"):
+        SurrogateModel.load(path)
+    meta["features"] = list(FEATURES)
+    meta["format"] = 99
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(MascotError, match="format"):
+        SurrogateModel.load(path)
+
+
+def test_missing_model_and_booster_errors(tmp_path, tiny_model):
+    with pytest.raises(MascotError, match="not found"):
+        SurrogateModel.load("no-such-model")
+    path = tiny_model.save(tmp_path / "m")
+    (path / "energy_pj.json.gz").unlink()
+    with pytest.raises(MascotError, match="energy_pj"):
+        SurrogateModel.load(path)
+
+
+def test_queries_outside_the_ranges_warn(tiny_model):
+    spec = load_accelerator("eyeriss_small")
+    rng = np.random.default_rng(0)
+    big = spec.variant(pe_x=128, pe_y=64)  # 8192 PEs: far beyond the sampled arrays
+    outside = query_frame([sample_layer(rng)], big)
+    with pytest.warns(SurrogateRangeWarning, match="hw_pe_x"):
+        tiny_model.predict_frame(outside)
+    assert "hw_mac_units" in tiny_model.out_of_range(outside)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SurrogateRangeWarning)
+        tiny_model.predict_frame(outside, check_ranges=False)
+
+
+def test_too_little_data_is_a_user_error(tiny_data):
+    _, df = tiny_data
+    with pytest.raises(MascotError, match="at least 20"):
+        train(df.iloc[:5], TINY)
