@@ -21,7 +21,7 @@ models_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ZOO_EXTRA_HINT = "install the generator's dependencies with `pip install -e '.[zoo]'`"
+ZOO_EXTRA_HINT = "install the generator's dependencies with `make zoo` (the `zoo` extra plus pytorchcv without its torchvision pin)"
 
 
 def register(app: typer.Typer) -> None:
