@@ -7,7 +7,7 @@ heuristic) and writes CSV / Markdown / PNG to ``out/bench_pipeline/``.
     .venv/bin/python bench/bench_pipeline.py [--quick]
 
 ``--quick`` runs three models with a 10 s exact limit (a smoke run); the full run uses the ten
-networks, k = 4, 5, 6 and a 60 s limit per exact solve (about half an hour on 2 cores).
+networks, k = 4, 5, 6 and a 60 s limit per exact solve (about 15 minutes on 2 busy cores).
 """
 
 from __future__ import annotations

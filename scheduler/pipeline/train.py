@@ -10,6 +10,10 @@
 4. optional policy-gradient fine-tuning (:func:`finetune_reinforce`): REINFORCE with the greedy
    rollout as baseline, reward = -(bottleneck / T_ref).
 
+The metrics saved with the model (``val_mean_gap``, ``val_within_3pct``) score the *bare* policy
+(best of its greedy and 15 sampled rollouts, no boundary refinement) against the exact labels of
+the held-out synthetic graphs.
+
 The same seed gives the same model (torch runs single-threaded here; CP-SAT labels are
 deterministic), so ``mascot pipeline train --seed 0`` rebuilds the shipped file.
 """
