@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=argv, prog_name="mascot", standalone_mode=False)
     except MascotError as exc:
-        err_console.print(Text("error: ", style="bold red") + Text(str(exc)))
+        err_console.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
         return 2
     except typer.Abort:
         err_console.print("aborted")
