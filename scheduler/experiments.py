@@ -5,8 +5,9 @@ every policy at 0 % or 100 % SLA satisfaction (FCFS-H near the middle at medium 
 
 * scheduling period ``Ts`` = 0.1 ms (light-set jobs take 0.03-1 ms alone, heavy ones 5-30 ms);
 * medium QoS factor 3.0 (deadline = arrival + 3 × isolated latency; low 3.6×, high 2.4×);
-* mean Pareto inter-arrival: light 1 ms, heavy 20 ms, mixed 10 ms (roughly the load at which the
-  shared 16 GB/s DRAM is busy ~60-70 % of the time under FCFS-H);
+* mean Pareto inter-arrival: light 1 ms, heavy 20 ms, mixed 10 ms (under FCFS-H the shared
+  16 GB/s DRAM is then busy ~40 % of the time, with bursts: contention matters but the system is
+  not saturated; FCFS-H lands at 46-69 % SLA satisfaction, no scenario at 0 % or 100 %);
 * trace durations: light 0.125 s, heavy 1 s, mixed 0.5 s (~50-130 jobs per trace; ``--duration-scale``
   lengthens them), 3 seeds per scenario;
 * MAGMA in the study: population 10 × 5 generations by default (``--magma-budget`` changes it).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from scheduler.sim.kernels import apply_order, build_rq, drop_job, njit, pred_csr, run_period
-from scheduler.sim.policy_kernels import earliest_finish, order_by_key
+from scheduler.sim.policy_kernels import earliest_finish
 
 
 @njit(cache=True)
@@ -41,6 +41,8 @@ def simulate_fcfs(
     n_running = 0
     busy_now = np.zeros(M)
     j_skip = np.zeros(J, dtype=np.int64)
+    blk_start = np.empty(J + 1, dtype=np.int64)
+    blk_key = np.empty(J + 1)
     while True:
         # ---- period start: forget finished jobs ----
         w = 0
@@ -135,12 +137,25 @@ def simulate_fcfs(
         if n > 0:
             rq = rq_buf[:n]
             pptr, ppos = pred_csr(rq, sj_job, sj_glayer, j_base, pred_ptr_g, pred_flat_g, s_state, s_sa, pos)
-            key = np.empty(n)
+            # FCFS order = stable sort of the entries by arrival; a job's entries are contiguous in
+            # the RQ and share the arrival, so sorting the job blocks gives the same order cheaply
             gl = np.empty(n, dtype=np.int64)
+            nb = 0
             for i in range(n):
-                key[i] = arrival[sj_job[rq[i]]]
                 gl[i] = sj_glayer[rq[i]]
-            order, prio = order_by_key(key)
+                j = sj_job[rq[i]]
+                if i == 0 or j != sj_job[rq[i - 1]]:
+                    blk_start[nb] = i
+                    blk_key[nb] = arrival[j]
+                    nb += 1
+            blk_start[nb] = n
+            border = np.argsort(blk_key[:nb], kind="mergesort")
+            order = np.empty(n, dtype=np.int64)
+            r = 0
+            for b in border:
+                for i in range(blk_start[b], blk_start[b + 1]):
+                    order[r] = i
+                    r += 1
             for m in range(M):
                 busy_now[m] = run_rem[m] if run_sj[m] >= 0 else 0.0
             sa, _est = earliest_finish(order, t, busy_now, solo, gl, pptr, ppos)
