@@ -20,7 +20,7 @@ import numpy as np
 
 from hwmodel.cost import LayerCost
 from hwmodel.spec import AcceleratorSpec
-from surrogate.features import query_frame
+from surrogate.features import query_columns
 from surrogate.model import SurrogateModel
 from workloads.layer import Layer
 
@@ -56,7 +56,7 @@ class SurrogateBackend:
         if not layers:
             return []
         spec = accelerator if accelerator.is_resolved else accelerator.resolved()
-        df = query_frame(list(layers), spec)
+        df = query_columns(list(layers), spec)
         first = spec.content_hash not in self._checked
         self._checked.add(spec.content_hash)
         with warnings.catch_warnings():

@@ -120,6 +120,15 @@ def hardware_record(spec: AcceleratorSpec) -> dict[str, Any]:
     }
 
 
+def _num(df: Any, key: str) -> np.ndarray:
+    """A column as float64, from a DataFrame or a dict of arrays (the backend's pandas-free path)."""
+    return np.asarray(df[key], dtype=np.float64)
+
+
+def _text(df: Any, key: str) -> np.ndarray:
+    return np.asarray(df[key]).astype(str)
+
+
 def _log2(x: Any) -> np.ndarray:
     return np.log2(np.maximum(np.asarray(x, dtype=np.float64), 1.0))
 
@@ -129,60 +138,61 @@ def _eff(d: np.ndarray, pe: np.ndarray) -> np.ndarray:
     return d / (np.ceil(d / pe) * pe)
 
 
-def derived_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
+def derived_columns(df: Any) -> dict[str, np.ndarray]:
     """Log sizes shared by the feature matrix and the range checks."""
-    kind = df["kind"].to_numpy()
+    kind = _text(df, "kind")
     mac = kind != "vector"
-    groups = np.maximum(df["groups"].to_numpy(np.float64), 1.0)
-    dims = {k: df[k].to_numpy(np.float64) for k in ("N", "C", "M", "R", "S", "P", "Q")}
+    groups = np.maximum(_num(df, "groups"), 1.0)
+    dims = {k: _num(df, k) for k in ("N", "C", "M", "R", "S", "P", "Q")}
     macs = np.where(mac, dims["N"] * dims["M"] * dims["P"] * dims["Q"] * (dims["C"] // groups) * dims["R"] * dims["S"], 0.0)
     return {
         "macs": macs,
         "log2_macs": _log2(macs),
-        "log2_weights": _log2(df["weight_elements"]),
-        "log2_inputs": _log2(df["input_elements"]),
-        "log2_outputs": _log2(df["output_elements"]),
+        "log2_weights": _log2(_num(df, "weight_elements")),
+        "log2_inputs": _log2(_num(df, "input_elements")),
+        "log2_outputs": _log2(_num(df, "output_elements")),
     }
 
 
-def feature_matrix(df: pd.DataFrame) -> np.ndarray:
-    """The model input for a frame of :data:`LAYER_COLUMNS` + :data:`HARDWARE_COLUMNS` (float32)."""
+def feature_matrix(df: Any) -> np.ndarray:
+    """The model input for a frame (or dict of arrays) of :data:`LAYER_COLUMNS` + :data:`HARDWARE_COLUMNS` (float32)."""
     f: dict[str, np.ndarray] = {}
-    kind = df["kind"].astype(str).to_numpy()
+    kind = _text(df, "kind")
     f["is_conv"] = (kind == "conv").astype(np.float64)
     f["is_matmul"] = (kind == "matmul").astype(np.float64)
     f["is_vector"] = (kind == "vector").astype(np.float64)
-    groups = np.maximum(df["groups"].to_numpy(np.float64), 1.0)
-    n, c, m = (df[k].to_numpy(np.float64) for k in ("N", "C", "M"))
-    r, s, p, q = (df[k].to_numpy(np.float64) for k in ("R", "S", "P", "Q"))
+    groups = np.maximum(_num(df, "groups"), 1.0)
+    n, c, m = (_num(df, k) for k in ("N", "C", "M"))
+    r, s, p, q = (_num(df, k) for k in ("R", "S", "P", "Q"))
     cg, mg = np.maximum(c // groups, 1.0), np.maximum(m // groups, 1.0)
     f["is_depthwise"] = ((groups > 1) & (groups == c)).astype(np.float64)
-    f["weights_are_activations"] = df["weights_are_activations"].to_numpy(np.float64)
-    codes = {d: float(i) for i, d in enumerate(DATAFLOWS)}
-    f["dataflow_code"] = df["hw_dataflow"].astype(str).map(codes).fillna(float(len(DATAFLOWS))).to_numpy(np.float64)
+    f["weights_are_activations"] = _num(df, "weights_are_activations")
+    dataflow = _text(df, "hw_dataflow")
+    f["dataflow_code"] = np.select([dataflow == d for d in DATAFLOWS], [float(i) for i in range(len(DATAFLOWS))],
+                                   default=float(len(DATAFLOWS)))
     for name, v in (("N", n), ("Cg", cg), ("Mg", mg), ("R", r), ("S", s), ("P", p), ("Q", q), ("groups", groups)):
         f[f"log2_{name}"] = _log2(v)
-    f["stride"] = df["stride_h"].to_numpy(np.float64)
-    f["dilation"] = df["dilation_h"].to_numpy(np.float64)
+    f["stride"] = _num(df, "stride_h")
+    f["dilation"] = _num(df, "dilation_h")
     d = derived_columns(df)
     macs = d["macs"]
-    weights = df["weight_elements"].to_numpy(np.float64)
-    inputs = df["input_elements"].to_numpy(np.float64)
-    outputs = df["output_elements"].to_numpy(np.float64)
-    vops = df["vector_ops"].to_numpy(np.float64)
+    weights = _num(df, "weight_elements")
+    inputs = _num(df, "input_elements")
+    outputs = _num(df, "output_elements")
+    vops = _num(df, "vector_ops")
     for k in ("log2_macs", "log2_weights", "log2_inputs", "log2_outputs"):
         f[k] = d[k]
     f["log2_vector_ops"] = _log2(vops)
     f["log2_intensity"] = np.log2((macs + 1.0) / (weights + inputs + outputs + 1.0))
 
-    pe_x, pe_y = df["hw_pe_x"].to_numpy(np.float64), df["hw_pe_y"].to_numpy(np.float64)
-    mpp = df["hw_macs_per_pe"].to_numpy(np.float64)
-    units, lanes = df["hw_mac_units"].to_numpy(np.float64), df["hw_lanes"].to_numpy(np.float64)
-    bits = df["hw_word_bits"].to_numpy(np.float64)
-    glb_words, glb_block = df["hw_glb_words"].to_numpy(np.float64), df["hw_glb_block"].to_numpy(np.float64)
-    glb_bw = df["hw_glb_bw"].to_numpy(np.float64)
+    pe_x, pe_y = _num(df, "hw_pe_x"), _num(df, "hw_pe_y")
+    mpp = _num(df, "hw_macs_per_pe")
+    units, lanes = _num(df, "hw_mac_units"), _num(df, "hw_lanes")
+    bits = _num(df, "hw_word_bits")
+    glb_words, glb_block = _num(df, "hw_glb_words"), _num(df, "hw_glb_block")
+    glb_bw = _num(df, "hw_glb_bw")
     glb_bw = np.where(glb_bw > 0, glb_bw, DRAM_UNLIMITED_WORDS_PER_CYCLE)
-    dram_bw = df["hw_dram_bw_words"].to_numpy(np.float64)
+    dram_bw = _num(df, "hw_dram_bw_words")
     limited = dram_bw > 0
     dram_bw = np.where(limited, dram_bw, DRAM_UNLIMITED_WORDS_PER_CYCLE)
     f["log2_ideal_cycles"] = _log2(macs / units)
@@ -193,14 +203,14 @@ def feature_matrix(df: pd.DataFrame) -> np.ndarray:
     f["log2_glb_words"] = _log2(glb_words)
     f["log2_glb_block"] = _log2(glb_block)
     f["log2_glb_bw"] = _log2(glb_bw)
-    pe_w = df["hw_pe_weight_words"].to_numpy(np.float64)
+    pe_w = _num(df, "hw_pe_weight_words")
     f["log2_pe_weight_words"] = _log2(pe_w)
-    f["log2_pe_input_words"] = _log2(df["hw_pe_input_words"])
-    f["log2_pe_output_words"] = _log2(df["hw_pe_output_words"])
+    f["log2_pe_input_words"] = _log2(_num(df, "hw_pe_input_words"))
+    f["log2_pe_output_words"] = _log2(_num(df, "hw_pe_output_words"))
     f["log2_dram_bw_words"] = np.log2(dram_bw)
     f["dram_limited"] = limited.astype(np.float64)
     for k in ("mac_pj", "inner_weight_pj", "inner_input_pj", "inner_output_pj", "glb_read_pj", "glb_write_pj", "dram_pj"):
-        f[k] = df[f"hw_{k}"].to_numpy(np.float64)
+        f[k] = _num(df, f"hw_{k}")
     pes = pe_x * pe_y
     f["log2_weights_over_pe"] = np.log2((weights / np.maximum(groups, 1.0) + 1.0) / (pe_w * pes + 1.0))
     f["log2_inputs_over_glb"] = np.log2((inputs + 1.0) / (glb_words + 1.0))
@@ -224,7 +234,7 @@ def feature_matrix(df: pd.DataFrame) -> np.ndarray:
     div = divisor_features(as_int(cg), as_int(mg), as_int(p), as_int(q), as_int(s),
                            pe_x.astype(np.int64), pe_y.astype(np.int64))
     f.update(div)
-    rs = (df["hw_dataflow"].astype(str) == "row_stationary").to_numpy()
+    rs = dataflow == "row_stationary"
     util = np.where(rs, div["util_rs"], div["util_ws"])
     f["log2_div_cycles"] = _log2(macs / (units / np.maximum(mpp, 1.0) * np.maximum(util, 1e-6)))
     return np.column_stack([f[name] for name in FEATURES]).astype(np.float32)
@@ -295,20 +305,25 @@ def divisor_features(cg: np.ndarray, mg: np.ndarray, p: np.ndarray, q: np.ndarra
     return f
 
 
-def range_values(df: pd.DataFrame) -> dict[str, np.ndarray]:
+def range_values(df: Any) -> dict[str, np.ndarray]:
     """The columns whose training ranges a model records (see :data:`RANGE_COLUMNS`)."""
     d = derived_columns(df)
     out = {}
     for col in RANGE_COLUMNS:
-        out[col] = d[col] if col in d else df[col].to_numpy(np.float64)
+        out[col] = d[col] if col in d else _num(df, col)
     return out
 
 
 def query_frame(layers: list[Layer], spec: AcceleratorSpec) -> pd.DataFrame:
     """A frame of ``layers`` on ``spec`` ready for :func:`feature_matrix`."""
+    return pd.DataFrame(query_columns(layers, spec))
+
+
+def query_columns(layers: list[Layer], spec: AcceleratorSpec) -> dict[str, np.ndarray]:
+    """The same as :func:`query_frame` as a dict of numpy arrays: no pandas on the backend's per-call path."""
     hw = hardware_record(spec)
     rows = [layer_record(layer) for layer in layers]
-    df = pd.DataFrame.from_records(rows, columns=list(LAYER_COLUMNS))
-    for k, v in hw.items():
-        df[k] = v
-    return df
+    n = len(rows)
+    data: dict[str, np.ndarray] = {c: np.array([r[c] for r in rows]) for c in LAYER_COLUMNS}
+    data.update({k: np.array([v] * n) for k, v in hw.items()})
+    return data

@@ -86,3 +86,21 @@ def test_backend_takes_a_loaded_model(model_dir):
     model = SurrogateModel.load(model_dir)
     backend = SurrogateBackend(model)
     assert backend.cache_options() == {"model_id": model.model_id}
+
+
+def test_shipped_default_model_covers_the_table1_classes():
+    """``surrogate:default`` loads, knows its provenance, and predicts real layers without range warnings."""
+    backend = SurrogateBackend("default")
+    meta = backend.model.metadata
+    assert meta["backend"]["name"] == "analytical" and meta["dataset"]["rows"] > 10_000
+    layers = load_model("resnet18").layers
+    for name in ("eyeriss_small", "eyeriss_large", "simba_small", "simba_large"):
+        spec = load_accelerator(name)
+        assert meta["spec_hash"][name] == spec.content_hash  # trained on today's Table-1 specs
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            costs = backend.evaluate_many(layers, spec)
+        macs = sum(layer.macs for layer in layers)
+        cycles = sum(c.cycles for c in costs)
+        assert spec.mac_units * cycles >= 0.5 * macs  # no impossible utilisation in total
+        assert all(c.energy_pj > 0 for c in costs)
