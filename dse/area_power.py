@@ -119,8 +119,26 @@ def system_area(system: SystemSpec, dram_phy_mm2_per_gbps: float = DRAM_PHY_MM2_
 
 
 def peak_power_w(system: SystemSpec, table: pd.DataFrame, cost: SystemCost) -> SystemCost:
-    """Add the peak power: every SA on its most power-hungry layer, the DRAM at full bandwidth."""
-    dyn = (table["energy_pj"] * 1e-12 / table["latency_s"].clip(lower=1e-15)).groupby(table["sa_class"]).max()
+    """Add the peak power: every SA on its most power-hungry layer, the DRAM at full bandwidth.
+
+    A layer's on-chip power is its dynamic energy without the DRAM share, over its latency
+    stretched to what the system's DRAM can deliver (the table's latency assumes unlimited DRAM:
+    a 2.4 MB element-wise Add would otherwise "run" at 1.5 TB/s and burn 100 W). The DRAM share is
+    the table's DRAM breakdown entry when the backend gives one, else bytes × 8 × pJ/bit. The sum
+    of per-SA maxima is an upper bound, which is what a power budget needs.
+    """
+    import json
+
+    dram_level = {inst.class_name: inst.spec.dram.name for inst in system.instances()}
+    dram_pj: list[float] = []
+    for cls, breakdown, nbytes in zip(table["sa_class"], table["energy_breakdown"] if "energy_breakdown" in table
+                                      else [""] * len(table), table["dram_bytes"]):
+        parts = json.loads(breakdown) if isinstance(breakdown, str) and breakdown.strip() else {}
+        name = dram_level.get(cls)
+        dram_pj.append(float(parts[name]) if name in parts else float(nbytes) * 8.0 * system.dram_energy_pj_per_bit)
+    on_chip_pj = (table["energy_pj"] - pd.Series(dram_pj, index=table.index)).clip(lower=0.0)
+    latency_s = table["latency_s"].clip(lower=1e-15).combine(table["dram_bytes"] / (system.dram_gbps * 1e9), max)
+    dyn = (on_chip_pj * 1e-12 / latency_s).groupby(table["sa_class"]).max()
     total = cost.static_power_w
     for inst in system.instances():
         total += float(dyn.get(inst.class_name, 0.0))

@@ -135,6 +135,12 @@ def _show(ref: object, max_rows: int | None, plots: bool) -> None:
     else:
         print_frame(front[cols], title=f"Pareto front of {study.study_name} ({settings.workload}/{settings.qos}, "
                                        f"backend {settings.backend})", max_rows=max_rows)
+    from dse.export import compare_with_baseline
+
+    versus = compare_with_baseline(study, settings)
+    if not versus.empty:
+        print_frame(versus, title="relmas6 (enqueued as the first trial) vs the best designs at equal or lower area")
+        write_frame(versus, folder / "vs_relmas6.csv")
     if plots and not trials.empty:
         a = pareto_scatter(trials, folder / "pareto_scatter.png", title=study.study_name)
         b = parallel_coordinates(trials, folder / "parallel_coordinates.png", title=study.study_name)

@@ -23,7 +23,7 @@ from dse.objective import OBJECTIVE_COLUMNS, StudySettings
 from dse.space import point_from_params
 
 ATTR_COLUMNS = ("design", "n_sa", "area_mm2", "peak_power_w", "static_power_w", "latency_p95_s", "table_time_s",
-                "sim_time_s", "backend", "fail_reason", "baseline")
+                "sim_time_s", "backend", "fail_reason", "baseline", "duplicate_of", "design_id")
 
 
 def trials_frame(study: Any, settings: StudySettings) -> pd.DataFrame:
@@ -69,6 +69,14 @@ def pareto_frame(study: Any, settings: StudySettings) -> pd.DataFrame:
     if df.empty:
         return df
     front = df[df["pareto"]].copy()
+    if "design_id" in front.columns:  # a design evaluated twice is one point of the front
+        front = front.drop_duplicates(subset=["design_id"], keep="first")
+    else:  # studies from before design ids: compare what the trial evaluated
+        from dse.space import design_id
+
+        ids = [design_id(point_from_params({k[6:]: v for k, v in r.items() if k.startswith("param_") and pd.notna(v)},
+                                           settings.space)) for r in front.to_dict("records")]
+        front = front.assign(design_id=ids).drop_duplicates(subset=["design_id"], keep="first")
     sort = [c for c in ("sla_satisfaction", "energy_per_inference_mj") if c in front.columns]
     return front.sort_values(sort, ascending=[False, True][: len(sort)]).reset_index(drop=True)
 
@@ -138,3 +146,34 @@ def _acc_header(name: str) -> str:
         "# Energies, areas and static power are filled from the 45 nm technology tables (hwmodel.energy,\n"
         "# hwmodel.area: Accelergy ERT/ART, CACTI and Aladdin reference points) and written out explicitly.\n"
     )
+
+
+def compare_with_baseline(study: Any, settings: StudySettings, baseline: str = "relmas6") -> pd.DataFrame:
+    """The baseline (enqueued first, once per policy) and the best finished designs at equal or lower area.
+
+    Rows: ``baseline`` (its best-SLA schedule); ``best_sla`` (highest SLA at area ≤ the baseline's, then lowest energy);
+    ``best_energy_at_sla`` (lowest energy at area ≤ baseline and SLA ≥ baseline). Empty when the
+    baseline did not complete (e.g. the area budget was below its area).
+    """
+    df = trials_frame(study, settings)
+    need = {"sla_satisfaction", "energy_per_inference_mj", "area_mm2", "baseline"}
+    if df.empty or not need <= set(df.columns):
+        return pd.DataFrame()
+    done = df[df["state"] == "COMPLETE"]
+    base = done[done["baseline"].astype(str) == baseline]
+    if base.empty:
+        return pd.DataFrame()
+    # the baseline under its best schedule of the study (relmas6 is enqueued once per policy)
+    b = base.sort_values(["sla_satisfaction", "energy_per_inference_mj"], ascending=[False, True]).iloc[0]
+    fits = done[done["area_mm2"] <= b["area_mm2"] + 1e-9]
+    rows = [("baseline", b)]
+    best = fits.sort_values(["sla_satisfaction", "energy_per_inference_mj"], ascending=[False, True])
+    if len(best):
+        rows.append(("best_sla", best.iloc[0]))
+    good = fits[fits["sla_satisfaction"] >= b["sla_satisfaction"]].sort_values("energy_per_inference_mj")
+    if len(good):
+        rows.append(("best_energy_at_sla", good.iloc[0]))
+    cols = [c for c in ("trial", "sla_satisfaction", "energy_per_inference_mj", "area_mm2", "peak_power_w",
+                        "param_policy", "param_dram_gbps", "param_period_scale", "design") if c in done.columns]
+    out = pd.DataFrame([{"row": name, **{c: r[c] for c in cols}} for name, r in rows])
+    return out

@@ -85,6 +85,23 @@ class StudySettings:
         if not self.trace_seeds:
             raise MascotError("at least one trace seed is needed")
 
+    def resolved(self) -> "StudySettings":
+        """A copy with the traffic (period, inter-arrival, duration) filled from the scheduler's scenario.
+
+        Stored resolved with the study, so that a study keeps measuring the same thing when the
+        scheduler's defaults change, and every worker simulates the same traces.
+        """
+        from scheduler.relmas.scenarios import scenario
+
+        sc = scenario(self.workload, self.qos)
+        return dataclasses.replace(
+            self,
+            period_s=self.period_s if self.period_s is not None else float(sc.period_s),
+            mean_interarrival_s=(self.mean_interarrival_s if self.mean_interarrival_s is not None
+                                 else float(sc.mean_interarrival_s)),
+            duration_s=self.duration_s if self.duration_s is not None else float(sc.duration_s),
+        )
+
     @property
     def directions(self) -> list[str]:
         return [OBJECTIVES[o] for o in self.objectives]

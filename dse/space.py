@@ -149,6 +149,15 @@ def design_key(point: DesignPoint) -> str:
     return " + ".join(parts) + f" @{point.dram_gbps:g}GB/s"
 
 
+def design_id(point: DesignPoint) -> str:
+    """What the trial evaluates, without the knobs it ignores (sizes of unused classes, MAGMA's budget
+    under another policy): two trials with the same id give the same result."""
+    parts = [design_key(point), point.policy, f"Ts{point.period_scale:g}"]
+    if point.policy == "magma":
+        parts.append(f"pop{point.magma_population}xgen{point.magma_generations}")
+    return " | ".join(parts)
+
+
 def relmas6_params(config: SpaceConfig, policy: str = "fcfs-h") -> dict[str, Any]:
     """The parameters of ``relmas6`` (2 small + 1 large of each class, 16 GB/s) in this space.
 
@@ -158,7 +167,7 @@ def relmas6_params(config: SpaceConfig, policy: str = "fcfs-h") -> dict[str, Any
     counts = {"eyeriss_small": 2, "eyeriss_large": 1, "simba_small": 2, "simba_large": 1}
     if set(counts) - set(config.classes) or 16.0 not in config.dram_gbps or policy not in config.policies:
         return {}
-    if max(counts.values()) > config.max_count or 1.0 not in config.pe_scales + config.glb_scales:
+    if max(counts.values()) > config.max_count:
         return {}
     if 1.0 not in config.pe_scales or 1.0 not in config.glb_scales or 1.0 not in config.pebuf_scales:
         return {}

@@ -29,7 +29,7 @@ from mascot.errors import MascotError
 from mascot.io import atomic_write_json
 
 from dse.objective import ConstraintViolated, Evaluator, StudySettings, TrialFailed
-from dse.space import relmas6_params, suggest
+from dse.space import design_id, relmas6_params, suggest
 
 DEFAULT_ROOT = Path("dse_studies")
 SETTINGS_ATTR = "mascot.dse.settings"
@@ -37,6 +37,7 @@ HEARTBEAT_S = 10
 GRACE_S = 30
 MAX_RETRY = 3
 NSGA_POPULATION = 24
+POLL_S = 2.0  # how often the parent of worker processes reads the storage for the progress bar
 
 
 @dataclass(frozen=True)
@@ -68,17 +69,17 @@ def open_storage(url: str, heartbeat_s: int = HEARTBEAT_S, grace_s: int | None =
     else:
         engine_kwargs = {}
     retry: dict[str, Any]
-    try:  # Optuna >= 4.9 renamed the retry callback; older releases have only the first one
-        from optuna.storages import RetryHeartbeatStaleTrialCallback
-
-        retry = {"heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)}
-    except ImportError:  # pragma: no cover - optuna < 4.9
-        from optuna.storages import RetryFailedTrialCallback
-
-        retry = {"failed_trial_callback": RetryFailedTrialCallback(max_retry=MAX_RETRY)}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "experimental feature" notices about the heartbeat
+            try:  # Optuna >= 4.9 renamed the retry callback; older releases have only the first one
+                from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+                retry = {"heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)}
+            except ImportError:  # pragma: no cover - optuna < 4.9
+                from optuna.storages import RetryFailedTrialCallback
+
+                retry = {"failed_trial_callback": RetryFailedTrialCallback(max_retry=MAX_RETRY)}
             return RDBStorage(
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=int(heartbeat_s),
                 grace_period=int(grace_s if grace_s is not None else max(3 * heartbeat_s, 2)), **retry,
@@ -130,9 +131,10 @@ def create_or_load(ref: StudyRef, settings: StudySettings | None, heartbeat_s: i
     study = optuna.create_study(study_name=ref.name, storage=storage, directions=settings.directions,
                                 sampler=make_sampler(settings, worker), load_if_exists=True)
     study.set_user_attr(SETTINGS_ATTR, json.dumps(settings.to_dict(), sort_keys=True))
-    baseline = relmas6_params(settings.space)
-    if baseline:  # the reference design first: the front is always compared with it
-        study.enqueue_trial(baseline, user_attrs={"baseline": "relmas6"})
+    for policy in settings.space.policies:  # the reference design first, under every policy of the space
+        baseline = relmas6_params(settings.space, policy)
+        if baseline:
+            study.enqueue_trial(baseline, user_attrs={"baseline": "relmas6"})
     ref.folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(ref.folder / "settings.json", settings.to_dict())
     return study, settings
@@ -205,6 +207,15 @@ def _objective(evaluator: Evaluator, settings: StudySettings) -> Any:
 
     def objective(trial: optuna.Trial) -> Any:
         point = suggest(trial, settings.space)
+        trial.set_user_attr("design_id", design_id(point))
+        twin = _twin(trial, design_id(point))
+        if twin is not None:  # NSGA-II re-proposes designs; the simulation is deterministic, so reuse it
+            for k, v in twin.user_attrs.items():
+                if k not in ("baseline", "worker_pid", "duplicate_of", "design_id"):
+                    trial.set_user_attr(k, v)
+            trial.set_user_attr("duplicate_of", twin.number)
+            trial.set_user_attr("worker_pid", os.getpid())
+            return twin.values[0] if len(twin.values) == 1 else list(twin.values)
         try:
             outcome = evaluator(point)
         except (ConstraintViolated, TrialFailed) as exc:
@@ -226,6 +237,16 @@ def _objective(evaluator: Evaluator, settings: StudySettings) -> Any:
         return vals[0] if len(vals) == 1 else vals
 
     return objective
+
+
+def _twin(trial: Any, key: str) -> Any:
+    """A COMPLETE trial of the same study that evaluated the same design (:func:`dse.space.design_id`)."""
+    from optuna.trial import TrialState
+
+    for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if other.number != trial.number and other.user_attrs.get("design_id") == key:
+            return other
+    return None
 
 
 def run_worker(name: str, storage_url: str, target: int, worker: int = 0, heartbeat_s: int = HEARTBEAT_S,
@@ -290,7 +311,7 @@ def run_study(ref: StudyRef, settings: StudySettings, trials: int, workers: int 
         raise MascotError(f"--trials must be >= 1, got {trials}")
     if workers < 1:
         raise MascotError(f"--workers must be >= 1, got {workers}")
-    study, settings = create_or_load(ref, settings, heartbeat_s, grace_s)
+    study, settings = create_or_load(ref, settings.resolved(), heartbeat_s, grace_s)
     _fail_stale(study)
     t0 = time.perf_counter()
     from mascot.ui import progress
@@ -299,8 +320,14 @@ def run_study(ref: StudyRef, settings: StudySettings, trials: int, workers: int 
         task = bar.add_task(f"dse {ref.name}", total=trials, completed=min(count_trials(study).finished, trials),
                             status=best_status(study, settings))
 
+        last = [-1]
+
         def refresh(s: Any) -> None:
-            bar.update(task, completed=min(count_trials(s).finished, trials), status=best_status(s, settings))
+            """Cheap when nothing changed: the parent polls while workers run, and must not steal their CPU."""
+            finished = count_trials(s).finished
+            if finished != last[0]:
+                last[0] = finished
+                bar.update(task, completed=min(finished, trials), status=best_status(s, settings))
 
         if dask_address:
             _run_dask(ref, trials, workers, dask_address, heartbeat_s, grace_s, cache, lambda: refresh(study))
@@ -325,7 +352,7 @@ def _run_processes(ref: StudyRef, trials: int, workers: int, heartbeat_s: int, g
         p.start()
     try:
         while any(p.is_alive() for p in procs):
-            time.sleep(1.0)
+            time.sleep(POLL_S)
             refresh()
     finally:
         for p in procs:
@@ -352,7 +379,7 @@ def _run_dask(ref: StudyRef, trials: int, workers: int, address: str, heartbeat_
                                  pure=False, key=f"dse-{ref.name}-{w}-{os.getpid()}-{time.time_ns()}")
                    for w in range(workers)]
         while not all(f.done() for f in futures):
-            time.sleep(1.0)
+            time.sleep(POLL_S)
             refresh()
         for f in futures:
             f.result()  # re-raise a worker's error here

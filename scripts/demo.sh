@@ -40,7 +40,9 @@ $M pipeline solve --model resnet50 --stages 4 --solver heuristic
 $M pipeline solve --model resnet50 --stages 4 --solver learned
 
 step "9. a small hardware/schedule co-design study"
-$M dse run --study demo --dir "$OUT/dse" --workload light --qos medium --trials ${DEMO_DSE_TRIALS:-8} --area-budget-mm2 20
-$M dse show demo --dir "$OUT/dse"
+$M dse run --study demo --root "$OUT/dse" --workload light --qos medium --trials ${DEMO_DSE_TRIALS:-12} \
+    --area-budget-mm2 25 --max-count 2 --workers 2
+$M dse show demo --root "$OUT/dse"
+$M dse export demo --root "$OUT/dse" --trial 0 -o "$OUT/dse/found.yaml"
 
 printf '\nAll outputs are in %s/\n' "$OUT"

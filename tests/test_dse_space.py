@@ -48,10 +48,21 @@ def test_variants_scale_the_right_levels_and_grow_the_area():
 def test_peak_power_adds_dynamic_and_dram():
     system = build_system(DesignPoint((SAChoice("simba_small", 2),), 16.0, "fcfs-h"))
     cost = system_area(system)
-    table = pd.DataFrame({"sa_class": ["simba_small", "simba_small"], "energy_pj": [1e6, 4e6], "latency_s": [1e-3, 1e-3]})
+    table = pd.DataFrame({
+        "sa_class": ["simba_small"] * 3,
+        "energy_pj": [1e6, 4e6, 3e6],
+        "latency_s": [1e-3, 1e-3, 1e-6],
+        "dram_bytes": [0, 0, 16_000],  # 16 kB at 16 GB/s take 1 µs: no stretch
+        "energy_breakdown": ['{"DRAM": 0}', '{"DRAM": 1e6}', '{"DRAM": 1e6}'],
+    })
     peak = peak_power_w(system, table, cost)
     dram_w = 16.0 * 8 * 8.0 * 1e-3
-    assert peak.peak_power_w == pytest.approx(cost.static_power_w + 2 * 4e-3 + dram_w)
+    # the third layer: 2e6 pJ on chip in 1 µs = 2 W per SA
+    assert peak.peak_power_w == pytest.approx(cost.static_power_w + 2 * 2.0 + dram_w)
+    # a layer whose DRAM traffic needs more than 16 GB/s is stretched: 1.6 MB take 100 µs, not 1 µs
+    table.loc[2, "dram_bytes"] = 1_600_000
+    peak = peak_power_w(system, table, cost)
+    assert peak.peak_power_w == pytest.approx(cost.static_power_w + 2 * 2e6 * 1e-12 / 1e-4 + dram_w)
 
 
 def test_suggest_covers_every_knob_and_is_seeded():
@@ -97,3 +108,15 @@ def test_settings_round_trip_and_validation():
     with pytest.raises(MascotError, match="objectives"):
         StudySettings(area_budget_mm2=1, objectives=("speed",))
     assert not math.isnan(s.area_budget_mm2)
+
+
+def test_design_id_ignores_knobs_the_trial_does_not_use():
+    from dse.space import design_id
+
+    a = DesignPoint((SAChoice("simba_small", 1, 1.0), SAChoice("eyeriss_small", 0, 2.0)), 16.0, "herald")
+    b = DesignPoint((SAChoice("simba_small", 1, 1.0), SAChoice("eyeriss_small", 0, 0.5)), 16.0, "herald")
+    c = DesignPoint((SAChoice("simba_small", 1, 2.0), SAChoice("eyeriss_small", 0, 0.5)), 16.0, "herald")
+    assert design_id(a) == design_id(b) != design_id(c)
+    m1 = DesignPoint(a.sas, 16.0, "magma", 1.0, 8, 2)
+    m2 = DesignPoint(a.sas, 16.0, "magma", 1.0, 16, 2)
+    assert design_id(m1) != design_id(m2)

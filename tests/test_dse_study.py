@@ -122,3 +122,28 @@ def test_relmas_checkpoint_that_does_not_fit_is_a_failed_trial(tmp_path: Path) -
     assert failed
     for t in failed:
         assert "trained for 6 SAs" in t.user_attrs["fail_reason"]
+
+
+def test_single_objective_with_an_sla_constraint(tmp_path: Path) -> None:
+    from optuna.trial import TrialState
+
+    from dse.export import pareto_frame
+    from dse.study import load_study, study_ref
+
+    root = tmp_path / "studies"
+    args = ["dse", "run", "--study", "e", "--root", str(root), "--area-budget-mm2", "9", "--trials", "4",
+            "--objectives", "energy", "--min-sla", "0.3", *small_args(tmp_path)]
+    assert main(args) == 0
+    study, settings = load_study(study_ref("e", root=root))
+    assert settings.directions == ["minimize"]
+    done = study.get_trials(states=(TrialState.COMPLETE,))
+    assert done
+    for t in done:  # the constraint is recorded as Optuna's constraint value (≤ 0 = feasible)
+        assert t.user_attrs["constraints"] == [pytest.approx(0.3 - t.user_attrs["sla_satisfaction"])]
+    best = pareto_frame(study, settings)
+    feasible = [t for t in done if t.user_attrs["sla_satisfaction"] >= 0.3]
+    if feasible:
+        assert len(best) == 1
+        assert best["energy_per_inference_mj"].iloc[0] == pytest.approx(min(t.value for t in feasible))
+    else:
+        assert best.empty
