@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     write_frame(s["sla"].reset_index(), args.out / "sla.csv")
     atomic_write_json(args.out / "headline.json", {**head, "paper": PAPER, "magma_budget": [pop, gen], "seeds": seeds,
                                                     "duration_scale": scale, "macs": macs.to_dict("records")})
-    timing = decision_timing(table, (32, 64, 128, 256), scale)
+    timing = decision_timing(table, (32, 64, 128, 256), max(scale, 0.2))
     print("\nRELMAS decision time by hidden size (untrained weights: the cost depends on the shapes only), mixed/medium seed 0:")
     print(timing.round(3).to_string(index=False))
     write_frame(timing, args.out / "decision_timing.csv")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from mascot.errors import MascotError
@@ -50,6 +49,8 @@ def relmas_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
     """Train RELMAS on generated traces of one scenario; writes the policy, a CSV learning curve and its PNG."""
+    import pandas as pd
+
     from scheduler.relmas.scenarios import scenario
     from scheduler.relmas.train import Trainer, config_from
     from scheduler.table import load_sim_table
@@ -102,6 +103,6 @@ def relmas_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    import scheduler.relmas.policy  # noqa: F401  (registers the relmas: policy prefix)
-
+    # the relmas: policy prefix registers itself on first use (scheduler.policies resolves it lazily),
+    # so torch is not imported when the CLI starts
     app.add_typer(train_app, name="train")

@@ -6,6 +6,8 @@ Modules, one job each:
 * :mod:`~scheduler.relmas.networks`: the LSTM actor and critic, and their MACs per LSTM step;
 * :mod:`~scheduler.relmas.reward`: the paper's reward equation on final finish times;
 * :mod:`~scheduler.relmas.ddpg`: replay buffer, target networks, soft updates, exploration noise;
+* :mod:`~scheduler.relmas.rollout`: one episode period by period, experiences with residual-RQ s_t+1;
+* :mod:`~scheduler.relmas.scenarios`: the study's traffic and the train / validation / test seed spaces;
 * :mod:`~scheduler.relmas.train`: the training loop (episodes over generated traces, checkpoints);
 * :mod:`~scheduler.relmas.policy`: the ``relmas:PATH`` / ``relmas:default`` scheduling policy;
 * :mod:`~scheduler.relmas.evaluate`: the paper's comparison against the baselines.

@@ -44,16 +44,31 @@ class Scenario:
         )
 
 
-# Period and arrival rates follow the study's defaults (scheduler.experiments: Ts = 0.1 ms, mean
-# inter-arrival light 1 ms, heavy 20 ms, mixed 10 ms, medium QoS factor 3) so that a policy trained
-# here is used under the conditions it was trained for. Training traces are shorter than the study's
-# (0.1 / 0.6 / 0.4 s instead of 0.5 / 4 / 2 s) to fit the CPU budget; evaluation uses the study's.
+# Period, arrival rates, QoS factor and evaluation trace lengths are the study's
+# (scheduler.experiments: Ts = 0.1 ms, mean inter-arrival light 1 ms, heavy 20 ms, mixed 10 ms, medium
+# QoS factor 3, traces of 0.125 / 1 / 0.5 s), so a policy trained here is used under the conditions
+# it was trained for and our evaluation traces are the ones `mascot compare` draws (same seeds).
+# Training traces are shorter for heavy / mixed (0.6 / 0.4 s) to fit the CPU budget.
+_STUDY_PERIOD_S = 1e-4
+_STUDY_QOS_FACTOR = 3.0
+_STUDY_INTERARRIVAL_S: dict[str, float] = {"light": 1e-3, "heavy": 20e-3, "mixed": 10e-3}
+EVAL_DURATION_S: dict[str, float] = {"light": 0.125, "heavy": 1.0, "mixed": 0.5}
+try:  # follow the study's defaults when they change
+    from scheduler import experiments as _ex
+
+    _STUDY_PERIOD_S = float(_ex.DEFAULT_PERIOD_S)
+    _STUDY_QOS_FACTOR = float(_ex.DEFAULT_MEDIUM_QOS_FACTOR)
+    _STUDY_INTERARRIVAL_S = {k: float(v) for k, v in _ex.DEFAULT_MEAN_INTERARRIVAL_S.items()}
+    EVAL_DURATION_S = {k: float(v) for k, v in _ex.DEFAULT_DURATION_S.items()}
+except (ImportError, AttributeError):  # pragma: no cover - the study module is optional
+    pass
+
+_TRAIN_DURATION_S: dict[str, float] = {"light": 0.1, "heavy": 0.6, "mixed": 0.4}
 _TRAFFIC: dict[str, dict[str, float]] = {
-    "light": {"period_s": 1e-4, "mean_interarrival_s": 1e-3, "duration_s": 0.1},
-    "heavy": {"period_s": 1e-4, "mean_interarrival_s": 20e-3, "duration_s": 0.6},
-    "mixed": {"period_s": 1e-4, "mean_interarrival_s": 10e-3, "duration_s": 0.4},
+    w: {"period_s": _STUDY_PERIOD_S, "mean_interarrival_s": _STUDY_INTERARRIVAL_S[w], "duration_s": _TRAIN_DURATION_S[w],
+        "medium_qos_factor": _STUDY_QOS_FACTOR}
+    for w in ("light", "heavy", "mixed")
 }
-EVAL_DURATION_S: dict[str, float] = {"light": 0.5, "heavy": 4.0, "mixed": 2.0}
 
 
 def scenario(workload: str, qos: str = "medium", **override: float) -> Scenario:
