@@ -27,3 +27,13 @@ def test_mascot_error_message_names_path_and_hint():
     text = str(err)
     assert text.startswith("spec.yaml: bad field x")
     assert "hint: set x > 0" in text
+
+
+def test_cli_start_up_imports_no_heavy_library():
+    """`mascot --help` must stay fast: torch, xgboost, optuna, numba and pandas load only inside commands."""
+    import subprocess
+    import sys
+
+    code = "import sys, mascot.cli; print(','.join(m for m in ('torch','xgboost','optuna','numba','pandas') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from mascot.errors import MascotError
@@ -44,6 +43,8 @@ def solve_cmd(
     output: Path | None = typer.Option(None, "--output", "-o", help="Also write the result as JSON here."),
 ) -> None:
     """Partition one model into k pipeline stages and print the stages, their times and the bottleneck."""
+    import pandas as pd
+
     from scheduler.pipeline.costs import load_graph, problem_from_graph
     from scheduler.pipeline.solve import SOLVERS, solve
 
@@ -97,6 +98,8 @@ def bench_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the headline figures as JSON."),
 ) -> None:
     """Compare the solvers on (model, k) cases: throughput vs the compiler heuristic, learned gap, speed-up."""
+    import pandas as pd
+
     from scheduler.pipeline.bench import headline, run_bench, summarise, write_outputs
     from scheduler.pipeline.solve import SOLVERS
 
@@ -131,6 +134,8 @@ def train_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Train the learned partitioner by imitation of exact solutions on synthetic DAGs."""
+    import pandas as pd
+
     from scheduler.pipeline.train import TrainConfig, run_training
 
     if min_layers < 2 or max_layers < min_layers:
