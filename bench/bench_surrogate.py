@@ -6,7 +6,8 @@ write bytes of one (layer, SA) pair).
     .venv/bin/python bench/bench_surrogate.py [--model default] [--rows 100000] [--threads 1]
 
 Rows are the layers of the paper's seven networks on the four Table-1 SA classes, repeated up to
-``--rows``; "batched" times one ``predict_frame`` call (features + 4 boosters), "single" times
+``--rows``; "batched" times one ``predict_frame`` call (features + 4 boosters; repeated shapes are predicted once),
+"batched_distinct_rows" the same size with no two rows alike (the boosters' raw speed), "single" times
 ``SurrogateBackend.evaluate`` per layer, "analytical" the mapper on a sample of the MAC layers.
 Wall times on a shared machine depend on its load; CPU time is printed next to them.
 """
@@ -52,14 +53,24 @@ def main() -> None:
     model.predict_frame(big, check_ranges=False)
     batched_s, batched_cpu = time.perf_counter() - t, time.process_time() - c
 
+    # the same size with every row distinct (batch N = 1, 2, ... per repetition): no de-duplication help
+    distinct = big.copy()
+    n_rep = 1 + distinct.index.to_numpy() // len(frame)
+    distinct["N"] = n_rep
+    for col in ("input_elements", "output_elements"):
+        distinct[col] = distinct[col] * n_rep
+    t, c = time.perf_counter(), time.process_time()
+    model.predict_frame(distinct, check_ranges=False)
+    distinct_s, distinct_cpu = time.perf_counter() - t, time.process_time() - c
+
     backend = SurrogateBackend(model)
     mac = [layer for layer in layers if layer.is_mac]
     single = [(mac[i % len(mac)], specs[i % len(specs)]) for i in range(args.single)]
     backend.evaluate(*single[0])
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for layer, spec in single:
         backend.evaluate(layer, spec)
-    single_s = (time.perf_counter() - t) / len(single)
+    single_s, single_cpu = (time.perf_counter() - t) / len(single), (time.process_time() - c) / len(single)
 
     ana = AnalyticalBackend()
     sample = [(mac[(i * 37) % len(mac)], specs[i % len(specs)]) for i in range(args.analytical)]
@@ -73,7 +84,10 @@ def main() -> None:
         "model": model.metadata.get("name"), "model_id": model.model_id, "rows": len(big),
         "batched_predictions_per_s": round(len(big) / batched_s),
         "batched_predictions_per_cpu_s": round(len(big) / max(batched_cpu, 1e-9)),
+        "batched_distinct_rows_predictions_per_s": round(len(distinct) / distinct_s),
+        "batched_distinct_rows_predictions_per_cpu_s": round(len(distinct) / max(distinct_cpu, 1e-9)),
         "single_predictions_per_s": round(1.0 / single_s),
+        "single_predictions_per_cpu_s": round(1.0 / max(single_cpu, 1e-9)),
         "analytical_ms_per_layer": round(ana_s * 1e3, 2),
         "speedup_single": round(ana_s / single_s, 1),
         "speedup_batched": round(ana_s / (batched_s / len(big))),

@@ -104,7 +104,8 @@ def eval_cmd(
     zoo = t[(t["set"] == "zoo") & (t["predictor"] == "xgboost")][["sa_class", "target", "n", "mape", "r2_log", "within_10"]]
     print_frame(zoo, title=f"held-out zoo layers ({', '.join(held)}): surrogate per SA class")
     s = report.speed
-    console.print(f"batched: {s['batched_predictions_per_s']:,.0f} predictions/s; single: "
+    console.print(f"batched: {s['batched_predictions_per_s']:,.0f} predictions/s "
+                  f"({s['batched_distinct_predictions_per_s']:,.0f}/s with no repeated row); single: "
                   f"{s['single_predictions_per_s']:,.0f}/s; analytical {s['analytical_s_per_layer'] * 1e3:.1f} ms/layer "
                   f"(speed-up {s['speedup_single']:,.0f}× single, {s['speedup_batched']:,.0f}× batched)")
     console.print(f"wrote [bold]{output}[/bold] (metrics.csv, predictions.parquet, speed.json, parity.png)")

@@ -237,7 +237,11 @@ def feature_matrix(df: Any) -> np.ndarray:
     rs = dataflow == "row_stationary"
     util = np.where(rs, div["util_rs"], div["util_ws"])
     f["log2_div_cycles"] = _log2(macs / (units / np.maximum(mpp, 1.0) * np.maximum(util, 1e-6)))
-    return np.column_stack([f[name] for name in FEATURES]).astype(np.float32)
+    # fill float32 directly: the same per-element cast as column_stack(...).astype, without the float64 copy
+    out = np.empty((len(kind), len(FEATURES)), dtype=np.float32)
+    for j, name in enumerate(FEATURES):
+        out[:, j] = f[name]
+    return out
 
 
 @lru_cache(maxsize=65536)
@@ -272,6 +276,8 @@ def _apply_unique(fn: Any, *cols: np.ndarray) -> np.ndarray:
     call per distinct row (dims < 2^20, the last column < 2^12, as for every realistic layer/SA).
     """
     arrays = [np.asarray(c, dtype=np.int64) for c in cols]
+    if len(arrays[0]) <= 16:  # a few rows (one layer on the backend): sorting costs more than it saves
+        return np.array([fn(*(int(a[i]) for a in arrays)) for i in range(len(arrays[0]))], dtype=np.float64)
     key = np.zeros(len(arrays[0]), dtype=np.int64)
     for a, shift in zip(arrays, (32, 12, 0)[-len(arrays):]):
         key |= np.minimum(a, (1 << 20) - 1) << shift

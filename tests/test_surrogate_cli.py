@@ -47,3 +47,4 @@ def test_eval_writes_the_report(tmp_path, capsys):
     assert set(metrics["target"]) == {"cycles", "energy_pj", "dram_bytes"}
     speed = json.loads((report / "speed.json").read_text())
     assert speed["batched_predictions_per_s"] > 0 and speed["speedup_single"] > 0
+    assert speed["batched_distinct_predictions_per_s"] > 0
