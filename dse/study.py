@@ -8,7 +8,8 @@ Why the loop is built the way it is:
 * Trials run with Optuna's heartbeat: a worker killed even with SIGKILL leaves a RUNNING trial
   whose heartbeat stops; once it is older than the grace period, :func:`optuna.storages.fail_stale_trials`
   marks it FAILED and :class:`~optuna.storages.RetryFailedTrialCallback` enqueues the same parameters
-  again. A killed trial has no ``fail_reason``, so it does not count as finished: it is retried.
+  again. A killed (hence retried) trial does not count as finished, even if it had recorded a
+  ``fail_reason`` just before the kill.
 * Every worker checks ``finished + running ≥ target`` before it starts a trial, so N workers on
   one storage stop together (at most ``workers − 1`` extra trials when two check at the same instant).
 * Each worker's sampler gets ``seed + worker index``: two workers never propose the same sequence;
@@ -170,11 +171,14 @@ def count_trials(study: Any) -> Counts:
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
+    # A trial killed between recording its fail_reason and Optuna storing its final state goes stale and
+    # is retried like any killed trial: it is not finished, whatever attributes it had written.
+    retried = {t.system_attrs.get("failed_trial") for t in trials} - {None}
     c = {s: 0 for s in TrialState}
     reasoned = 0
     for t in trials:
         c[t.state] += 1
-        if t.state == TrialState.FAIL and "fail_reason" in t.user_attrs:
+        if t.state == TrialState.FAIL and "fail_reason" in t.user_attrs and t.number not in retried:
             reasoned += 1
     return Counts(c[TrialState.COMPLETE], c[TrialState.PRUNED], reasoned, c[TrialState.FAIL] - reasoned,
                   c[TrialState.RUNNING], c[TrialState.WAITING])

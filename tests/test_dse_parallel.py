@@ -83,7 +83,7 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> Non
     assert len(after) == 8  # exactly the target: nothing lost, nothing run twice
     assert {n: after[n] for n in before} == before  # finished trials untouched
     killed = study.trials[running[0]]
-    assert killed.state == TrialState.FAIL and "fail_reason" not in killed.user_attrs
+    assert killed.state == TrialState.FAIL  # (it may have recorded a fail_reason just before the kill)
     retries = [t for t in study.get_trials() if t.system_attrs.get("failed_trial") == running[0]]
     assert len(retries) == 1 and retries[0].number in after  # the killed trial was retried
     if killed.params:  # killed after it drew its design: the retry evaluates the same one
