@@ -86,8 +86,8 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> Non
     assert killed.state == TrialState.FAIL  # (it may have recorded a fail_reason just before the kill)
     retries = [t for t in study.get_trials() if t.system_attrs.get("failed_trial") == running[0]]
     assert len(retries) == 1 and retries[0].number in after  # the killed trial was retried
-    if killed.params:  # killed after it drew its design: the retry evaluates the same one
-        assert retries[0].params == killed.params
+    # the retry re-uses every parameter the killed trial had drawn (it may have been killed mid-draw)
+    assert killed.params.items() <= retries[0].params.items()
     assert count_trials(study).running == 0
 
 
