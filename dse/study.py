@@ -369,15 +369,9 @@ def _run_processes(ref: StudyRef, trials: int, workers: int, heartbeat_s: int, g
 
 def _run_dask(ref: StudyRef, trials: int, workers: int, address: str, heartbeat_s: int, grace_s: int | None,
               cache: bool | str, refresh: Any) -> None:
-    try:
-        from distributed import Client
-    except ImportError:
-        raise MascotError("--dask needs the `distributed` package", hint="pip install 'mascot[dask]'") from None
-    try:
-        client = Client(address, timeout="15s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise MascotError(f"cannot reach the Dask scheduler at {address!r}: {exc}",
-                          hint="start one with `dask scheduler` + `dask worker ADDRESS`, or drop --dask") from None
+    from mascot.dask_client import connect
+
+    client = connect(address)
     try:
         futures = [client.submit(run_worker, ref.name, ref.storage_url, trials, w + 1, heartbeat_s, grace_s, cache,
                                  pure=False, key=f"dse-{ref.name}-{w}-{os.getpid()}-{time.time_ns()}")

@@ -8,7 +8,7 @@ Backends (``analytical``, ``timeloop``, ``zigzag``, ``surrogate``) register by n
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
@@ -51,6 +51,20 @@ class LayerCost:
         d["bw_bytes_per_cycle"] = self.bw_bytes_per_cycle
         d["energy_breakdown_pj"] = json.dumps(self.energy_breakdown_pj, sort_keys=True)
         return d
+
+
+def scale_cost(cost: LayerCost, times: int) -> LayerCost:
+    """``times`` back-to-back runs of the same problem (the groups of a grouped conv, evaluated once)."""
+    if times == 1:
+        return cost
+    return replace(
+        cost,
+        cycles=cost.cycles * times,
+        energy_pj=cost.energy_pj * times,
+        dram_read_bytes=cost.dram_read_bytes * times,
+        dram_write_bytes=cost.dram_write_bytes * times,
+        energy_breakdown_pj={k: v * times for k, v in cost.energy_breakdown_pj.items()},
+    )
 
 
 @runtime_checkable

@@ -460,15 +460,11 @@ def _indexed(i: int, backend: CostBackend, spec: AcceleratorSpec, layers: list[L
 
 
 def _run_dask(backend: CostBackend, chunks: list, specs: dict[str, AcceleratorSpec], address: str, finish: Any) -> None:
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise MascotError("--dask needs the `distributed` package", hint="pip install 'mascot[dask]'") from None
-    try:
-        client = Client(address, timeout=f"{DASK_CONNECT_TIMEOUT_S}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise MascotError(f"cannot reach the Dask scheduler at {address!r}: {exc}",
-                          hint="start one with `dask scheduler` + `dask worker ADDRESS`, or drop --dask") from None
+    from mascot.dask_client import connect
+
+    client = connect(address, DASK_CONNECT_TIMEOUT_S)
+    from distributed import as_completed
+
     try:
         with client.as_current():
             [backend_future] = client.scatter([backend], broadcast=True)

@@ -209,17 +209,11 @@ def generate(
 
 
 def _run_dask(address: str, backend: str, chunks: list[list[Task]], todo: list[int], finish: Callable) -> None:
-    from hwmodel.tables import DASK_CONNECT_TIMEOUT_S
+    from mascot.dask_client import connect
 
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise MascotError("--dask needs the `distributed` package", hint="pip install 'mascot[dask]'") from None
-    try:
-        client = Client(address, timeout=f"{DASK_CONNECT_TIMEOUT_S}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise MascotError(f"cannot reach the Dask scheduler at {address!r}: {exc}",
-                          hint="start one with `dask scheduler` + `dask worker ADDRESS`, or drop --dask") from None
+    client = connect(address)
+    from distributed import as_completed
+
     try:
         futures = [client.submit(_chunk_job, k, backend, chunks[k], pure=False) for k in todo]
         for future in as_completed(futures):

@@ -31,7 +31,6 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ import yaml
 from mascot.errors import MascotError
 from workloads.layer import Layer
 
-from hwmodel.cost import LayerCost
+from hwmodel.cost import LayerCost, scale_cost
 from hwmodel.spec import AcceleratorSpec
 from hwmodel.timeloop_output import read_run
 
@@ -118,20 +117,6 @@ def _export_arch(spec: AcceleratorSpec, folder: Path) -> list[Path]:
 
     files = write_timeloop(spec, folder, stem="sa")
     return [files[k] for k in ("arch", "constraints", "ert", "art")]
-
-
-def scale_cost(cost: LayerCost, times: int) -> LayerCost:
-    """``times`` back-to-back runs of the same problem (the groups of a grouped conv)."""
-    if times == 1:
-        return cost
-    return replace(
-        cost,
-        cycles=cost.cycles * times,
-        energy_pj=cost.energy_pj * times,
-        dram_read_bytes=cost.dram_read_bytes * times,
-        dram_write_bytes=cost.dram_write_bytes * times,
-        energy_breakdown_pj={k: v * times for k, v in cost.energy_breakdown_pj.items()},
-    )
 
 
 class TimeloopBackend:

@@ -28,13 +28,12 @@ install it.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from mascot.errors import MascotError
 from workloads.layer import Layer
 
-from hwmodel.cost import LayerCost
+from hwmodel.cost import LayerCost, scale_cost
 from hwmodel.spec import AcceleratorSpec
 from hwmodel.zigzag_format import ZIGZAG_DIM, hardware_dict, mapping_list, workload_list
 
@@ -102,7 +101,7 @@ class ZigZagBackend:
             return self._vector_backend().evaluate(layer, spec)
         g = max(1, layer.groups)
         cme = self._best_cme(layer, spec)
-        return _scale(cost_from_cme(cme, spec, layer.macs // g, backend=self.name), g)
+        return scale_cost(cost_from_cme(cme, spec, layer.macs // g, backend=self.name), g)
 
     def evaluate_many(self, layers: list[Layer], accelerator: AcceleratorSpec) -> list[LayerCost]:
         """Evaluate several layers; identical shapes within the call run ZigZag once."""
@@ -257,20 +256,6 @@ def mapping_string(cme: Any) -> str:
                 chunks.append(f"{level.name}[{text}]")
         out.append(f"{layer_op}: {' '.join(chunks) or '-'}")
     return " || ".join(out)
-
-
-def _scale(cost: LayerCost, times: int) -> LayerCost:
-    """``times`` back-to-back runs of the same problem (the groups of a grouped conv)."""
-    if times == 1:
-        return cost
-    return replace(
-        cost,
-        cycles=cost.cycles * times,
-        energy_pj=cost.energy_pj * times,
-        dram_read_bytes=cost.dram_read_bytes * times,
-        dram_write_bytes=cost.dram_write_bytes * times,
-        energy_breakdown_pj={k: v * times for k, v in cost.energy_breakdown_pj.items()},
-    )
 
 
 class _quiet:
