@@ -122,6 +122,29 @@ def _dispatch(m, now, by_rank, sa_ptr, sa_items, head, s_state, s_npred, sj_job,
 
 
 @njit(cache=True)
+def _start_on_idle_sas(
+    t, M, by_rank, sa_ptr, sa_items, head, s_state, s_npred, s_start, s_sa, sj_job, sj_glayer,
+    j_status, j_deadline, j_base, j_nl, lat, bw, en, run_sj, run_rem, run_bw, acc,
+):
+    """Start, on every idle SA, its next dispatchable SJ at time ``t``; returns how many started."""
+    started = 0
+    for m in range(M):
+        if run_sj[m] < 0:
+            s = _dispatch(m, t, by_rank, sa_ptr, sa_items, head, s_state, s_npred, sj_job, j_status, j_deadline, j_base, j_nl)
+            if s >= 0:
+                g = sj_glayer[s]
+                s_state[s] = 1
+                s_start[s] = t
+                s_sa[s] = m
+                run_sj[m] = s
+                run_rem[m] = lat[g, m]
+                run_bw[m] = bw[g, m]
+                acc[0] += en[g, m]
+                started += 1
+    return started
+
+
+@njit(cache=True)
 def run_period(
     t, end, M, cap, by_rank, sa_ptr, sa_items, head,
     s_state, s_npred, s_start, s_end, s_sa,
@@ -136,19 +159,9 @@ def run_period(
     for m in range(M):
         if run_sj[m] >= 0:
             n_running += 1
-    for m in range(M):
-        if run_sj[m] < 0:
-            s = _dispatch(m, t, by_rank, sa_ptr, sa_items, head, s_state, s_npred, sj_job, j_status, j_deadline, j_base, j_nl)
-            if s >= 0:
-                g = sj_glayer[s]
-                s_state[s] = 1
-                s_start[s] = t
-                s_sa[s] = m
-                run_sj[m] = s
-                run_rem[m] = lat[g, m]
-                run_bw[m] = bw[g, m]
-                acc[0] += en[g, m]
-                n_running += 1
+    n_running += _start_on_idle_sas(
+        t, M, by_rank, sa_ptr, sa_items, head, s_state, s_npred, s_start, s_sa, sj_job, sj_glayer,
+        j_status, j_deadline, j_base, j_nl, lat, bw, en, run_sj, run_rem, run_bw, acc)
     while n_running > 0:
         demand = 0.0
         for m in range(M):
@@ -210,19 +223,9 @@ def run_period(
                 g = sj_glayer[s]
                 for p in range(succ_ptr[g], succ_ptr[g + 1]):
                     s_npred[base + succ_flat[p]] -= 1
-        for m in range(M):
-            if run_sj[m] < 0:
-                s = _dispatch(m, t, by_rank, sa_ptr, sa_items, head, s_state, s_npred, sj_job, j_status, j_deadline, j_base, j_nl)
-                if s >= 0:
-                    g = sj_glayer[s]
-                    s_state[s] = 1
-                    s_start[s] = t
-                    s_sa[s] = m
-                    run_sj[m] = s
-                    run_rem[m] = lat[g, m]
-                    run_bw[m] = bw[g, m]
-                    acc[0] += en[g, m]
-                    n_running += 1
+        n_running += _start_on_idle_sas(
+            t, M, by_rank, sa_ptr, sa_items, head, s_state, s_npred, s_start, s_sa, sj_job, sj_glayer,
+            j_status, j_deadline, j_base, j_nl, lat, bw, en, run_sj, run_rem, run_bw, acc)
     return 0
 
 
