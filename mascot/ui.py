@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -17,8 +19,20 @@ from rich.progress import (
 )
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _log_width(stream: Any) -> int | None:
+    """A wide page when output goes to a file or pipe (logs, CI), so tables are not folded to 80 columns.
+
+    Rich falls back to 80 columns off a terminal; a study's Pareto table then wraps every cell. ``COLUMNS``
+    still wins when the user sets it.
+    """
+    if os.environ.get("COLUMNS") or getattr(stream, "isatty", lambda: False)():
+        return None
+    return 160
+
+
+console = Console(width=_log_width(sys.stdout))
+err_console = Console(stderr=True, width=_log_width(sys.stderr))
 
 
 def format_value(value: Any) -> str:
