@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -18,18 +19,20 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dse_app, name="dse")
 
 
-def _floats(text: str, option: str) -> tuple[float, ...]:
+def _numbers(text: str, option: str, cast: Callable[[str], Any], what: str, example: str) -> tuple[Any, ...]:
+    """A comma-separated option value as numbers (empty entries skipped); a bad entry names the option."""
     try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
+        return tuple(cast(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise MascotError(f"{option} {text!r} is not a comma-separated list of numbers", hint=f"e.g. {option} 0.5,1,2") from None
+        raise MascotError(f"{option} {text!r} is not a comma-separated list of {what}", hint=f"e.g. {option} {example}") from None
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    return _numbers(text, option, float, "numbers", "0.5,1,2")
 
 
 def _ints(text: str, option: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise MascotError(f"{option} {text!r} is not a comma-separated list of integers", hint=f"e.g. {option} 8,16") from None
+    return _numbers(text, option, int, "integers", "8,16")
 
 
 def _words(text: str) -> tuple[str, ...]:

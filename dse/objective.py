@@ -31,24 +31,28 @@ OBJECTIVES: dict[str, str] = {"sla": "maximize", "energy": "minimize", "area": "
 OBJECTIVE_COLUMNS: dict[str, str] = {"sla": "sla_satisfaction", "energy": "energy_per_inference_mj", "area": "area_mm2"}
 
 
-class TrialFailed(Exception):
-    """A design the study cannot evaluate; the message is the reason recorded with the trial."""
+class TrialStopped(Exception):
+    """A trial that ends without objectives: the message is the reason, ``attrs`` what was measured.
 
-    def __init__(self, reason: str, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(reason)
-        self.attrs = dict(attrs or {})
-
-
-class ConstraintViolated(Exception):
-    """A design outside the budgets; the message is the reason recorded with the (pruned) trial.
-
-    ``attrs`` holds what was measured before the check failed (area, power), so that pruned
-    trials still show how far over budget they were.
+    The two kinds below stay distinct classes (neither is the other's subclass) because the study
+    records them differently: a failure as FAILED, a violated budget as PRUNED.
     """
 
     def __init__(self, reason: str, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(reason)
         self.attrs = dict(attrs or {})
+
+
+class TrialFailed(TrialStopped):
+    """A design the study cannot evaluate; the message is the reason recorded with the trial."""
+
+
+class ConstraintViolated(TrialStopped):
+    """A design outside the budgets; the message is the reason recorded with the (pruned) trial.
+
+    ``attrs`` holds what was measured before the check failed (area, power), so that pruned
+    trials still show how far over budget they were.
+    """
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,14 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
+def _save(plt, fig, path: str | Path) -> Path:  # type: ignore[no-untyped-def]
+    """Lay out, write the PNG atomically, and free the figure (a study draws many)."""
+    fig.tight_layout()
+    out = atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    plt.close(fig)
+    return out
+
+
 def pareto_scatter(trials: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     """SLA satisfaction vs energy per inference, coloured by area; front and relmas6 marked."""
     plt = _pyplot()
@@ -48,10 +56,7 @@ def pareto_scatter(trials: pd.DataFrame, path: str | Path, title: str = "") -> P
     ax.set_ylabel("SLA satisfaction")
     ax.set_title(title or "DSE trials")
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    out = atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
-    return out
+    return _save(plt, fig, path)
 
 
 def parallel_coordinates(trials: pd.DataFrame, path: str | Path, title: str = "") -> Path:
@@ -73,7 +78,4 @@ def parallel_coordinates(trials: pd.DataFrame, path: str | Path, title: str = ""
         ax.set_xticklabels([f"{a}\n[{lo[i]:.3g}, {hi[i]:.3g}]" for i, a in enumerate(axes)], fontsize=7)
         ax.set_yticks([])
     ax.set_title((title or "DSE trials") + " (colour: SLA; bold: Pareto front)")
-    fig.tight_layout()
-    out = atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
-    return out
+    return _save(plt, fig, path)

@@ -28,9 +28,10 @@ def compare(
     output: Path = typer.Option(..., "--output", "-o", help="Output folder (CSV, JSON, parity.png, per-backend tables)."),
 ) -> None:
     """Per-layer cycles, energy and DRAM traffic of several backends, with ratios, a parity plot and wall times."""
+    from hwmodel.cli_tables import split_names
     from hwmodel.compare import compare_backends
 
-    names = [b.strip() for b in backends.split(",") if b.strip()]
+    names = split_names(backends)
     if len(set(names)) != len(names):
         raise MascotError(f"--backends names a backend twice: {backends!r}")
     chosen: dict[str, str] = {n: n for n in names}
@@ -39,8 +40,8 @@ def compare(
             raise MascotError("--timeloop-bin only applies when --backends names timeloop")
         chosen["timeloop"] = f"timeloop:{timeloop_bin}"
     cmp = compare_backends(
-        [m.strip() for m in models.split(",") if m.strip()],
-        [a.strip() for a in accelerator.split(",") if a.strip()],
+        split_names(models),
+        split_names(accelerator),
         chosen, objective=objective, seed=seed, cache=cache, n_jobs=jobs or None, progress=True,
     )
     files = cmp.save(output)

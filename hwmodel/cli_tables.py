@@ -17,7 +17,8 @@ tables_app = typer.Typer(help="Layer tables: the cost of every layer of every mo
                          no_args_is_help=True)
 
 
-def _split(text: str) -> list[str]:
+def split_names(text: str) -> list[str]:
+    """``"a, b,,c"`` → ``["a", "b", "c"]``: the comma lists of the ``mascot tables`` commands (empty entries dropped)."""
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
@@ -45,14 +46,14 @@ def build(
         raise MascotError(f"unsupported table format {output.suffix!r}", path=output, hint="use .parquet or .csv")
     if bool(system) == bool(accelerators):
         raise MascotError("give exactly one of --system and --accelerators", hint="e.g. --system relmas6")
-    target = system if system else _split(accelerators)
+    target = system if system else split_names(accelerators)
     if timeloop_bin is not None:
         if backend.partition(":")[0] != "timeloop":
             raise MascotError("--timeloop-bin only applies to --backend timeloop")
         backend = f"timeloop:{timeloop_bin}"
     cache: bool | Path = False if no_cache else (cache_dir if cache_dir else True)
     table = build_table(
-        _split(models), target, backend=backend, objective=objective, cache=cache,
+        split_names(models), target, backend=backend, objective=objective, cache=cache,
         n_jobs=jobs or None, dask_address=dask, progress=True, seed=seed,
     )
     table.save(output)

@@ -8,7 +8,8 @@ their hot loops: one row per (model, layer, SA class). :func:`build_table` makes
 * every result goes to a content-hash disk cache (:mod:`hwmodel.cache`), so a second build, or a
   build of another system sharing SA classes, does not evaluate anything again;
 * cache misses fan out over processes (joblib) in chunks of (unique shape, SA class), or over a
-  Dask cluster when an address is given.
+  Dask cluster when an address is given (:mod:`hwmodel.table_fanout`; its public names are
+  re-exported here).
 
 Columns (the scheduler relies on these names; units in the names):
 
@@ -33,8 +34,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import math
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +49,14 @@ from workloads.layer import Layer
 from hwmodel.cache import CostCache, cost_key
 from hwmodel.cost import CostBackend, LayerCost, available_backends, get_backend
 from hwmodel.spec import AcceleratorSpec, SystemSpec, load_accelerator, load_system
+from hwmodel.table_fanout import (  # re-exported (see __all__): callers import them from here
+    DASK_CONNECT_TIMEOUT_S,
+    MIN_PARALLEL_MAC_TASKS,
+    Task,
+    chunk_size,
+    default_jobs,
+    evaluate_tasks,
+)
 
 COLUMNS: tuple[str, ...] = (
     "model", "layer_index", "layer", "op_type", "kind", "macs", "preds", "sa_class", "cycles", "latency_s",
@@ -57,8 +64,13 @@ COLUMNS: tuple[str, ...] = (
     "utilization", "mapping", "energy_breakdown", "backend",
 )
 META_PREFIX = "mascot."
-DASK_CONNECT_TIMEOUT_S = 15  # how long to wait for a Dask scheduler before giving up
-MIN_PARALLEL_MAC_TASKS = 16  # below this, starting worker processes costs more than it saves
+
+__all__ = [
+    "COLUMNS", "META_PREFIX", "LayerTable", "build_table", "make_backend", "resolve_models", "resolve_sa_classes",
+    "system_hash",
+    # the fan-out of cache misses (hwmodel.table_fanout), importable from here as before
+    "DASK_CONNECT_TIMEOUT_S", "MIN_PARALLEL_MAC_TASKS", "Task", "chunk_size", "default_jobs", "evaluate_tasks",
+]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -392,104 +404,3 @@ def _rows(graphs: list[LayerGraph], sa_specs: list[AcceleratorSpec], costs: dict
     for c in ("layer_index", "macs", "cycles", "dram_read_bytes", "dram_write_bytes", "dram_bytes"):
         frame[c] = frame[c].astype("int64")
     return frame
-
-
-# ----------------------------------------------------------------------------------------------
-# fan-out of the cache misses
-
-Task = tuple[str, tuple]  # (SA class name, layer shape key)
-
-
-def _evaluate_chunk(backend: CostBackend, spec: AcceleratorSpec, layers: list[Layer]) -> list[LayerCost]:
-    """Worker body (top level so processes and Dask workers can unpickle it)."""
-    return list(backend.evaluate_many(layers, spec))
-
-
-def evaluate_tasks(
-    backend: CostBackend,
-    tasks: list[tuple[Task, Layer]],
-    specs: dict[str, AcceleratorSpec],
-    n_jobs: int | None,
-    dask_address: str | None,
-    progress: bool,
-    on_done: Any,
-) -> None:
-    """Evaluate ``tasks`` in chunks of one SA class; ``on_done({task: cost})`` after each chunk."""
-    workers = default_jobs() if n_jobs is None or n_jobs <= 0 else n_jobs
-    size = chunk_size(len(tasks), workers)
-    by_sa: dict[str, list[tuple[Task, Layer]]] = {}
-    for task, layer in tasks:
-        by_sa.setdefault(task[0], []).append((task, layer))
-    chunks: list[list[tuple[Task, Layer]]] = []
-    for items in by_sa.values():  # deal the biggest layers round-robin: chunks of similar work
-        items = sorted(items, key=lambda item: -item[1].macs)
-        n = math.ceil(len(items) / size)
-        chunks.extend(items[k::n] for k in range(n))
-    chunks.sort(key=lambda c: -sum(layer.macs for _, layer in c))  # longest first
-    mac_tasks = sum(1 for _, layer in tasks if layer.is_mac)  # vector layers cost microseconds
-
-    from mascot.ui import progress as progress_bar
-
-    with progress_bar(transient=True, disable=not progress) as bar:
-        job = bar.add_task(f"{backend.name}: evaluating", total=len(tasks), status="")
-
-        def finish(chunk: list[tuple[Task, Layer]], results: list[LayerCost]) -> None:
-            if len(results) != len(chunk):
-                raise MascotError(f"backend {backend.name!r} returned {len(results)} costs for {len(chunk)} layers")
-            on_done({task: cost for (task, _), cost in zip(chunk, results)})
-            bar.update(job, advance=len(chunk), status=chunk[0][0][0])
-
-        if dask_address:
-            _run_dask(backend, chunks, specs, dask_address, finish)
-        elif workers == 1 or len(chunks) == 1 or mac_tasks < MIN_PARALLEL_MAC_TASKS:
-            for chunk in chunks:
-                finish(chunk, _evaluate_chunk(backend, specs[chunk[0][0][0]], [layer for _, layer in chunk]))
-        else:
-            from joblib import Parallel, delayed
-
-            parallel = Parallel(n_jobs=min(workers, len(chunks)), return_as="generator_unordered")
-            calls = (
-                delayed(_indexed)(i, backend, specs[c[0][0][0]], [layer for _, layer in c]) for i, c in enumerate(chunks)
-            )
-            for i, results in parallel(calls):
-                finish(chunks[i], results)
-
-
-def _indexed(i: int, backend: CostBackend, spec: AcceleratorSpec, layers: list[Layer]) -> tuple[int, list[LayerCost]]:
-    return i, _evaluate_chunk(backend, spec, layers)
-
-
-def _run_dask(backend: CostBackend, chunks: list, specs: dict[str, AcceleratorSpec], address: str, finish: Any) -> None:
-    from mascot.dask_client import connect
-
-    client = connect(address, DASK_CONNECT_TIMEOUT_S)
-    from distributed import as_completed
-
-    try:
-        with client.as_current():
-            [backend_future] = client.scatter([backend], broadcast=True)
-            futures = {
-                client.submit(_evaluate_chunk, backend_future, specs[c[0][0][0]], [layer for _, layer in c], pure=False): c
-                for c in chunks
-            }
-            for future in as_completed(futures):
-                finish(futures[future], future.result())
-    finally:
-        client.close()
-
-
-def default_jobs() -> int:
-    """All cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def chunk_size(n_tasks: int, n_workers: int) -> int:
-    """Small enough to balance load and move the progress bar, big enough to amortise dispatch.
-
-    At least 8: a backend arriving in a worker warms up per SA spec (mapspace tables), which
-    costs as much as several evaluations.
-    """
-    return max(8, min(64, math.ceil(n_tasks / max(1, n_workers * 4))))

@@ -219,7 +219,7 @@ def test_dask_cluster(tmp_path):
 
 
 def test_unreachable_dask_scheduler_is_a_user_error(monkeypatch):
-    monkeypatch.setattr("hwmodel.tables.DASK_CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr("hwmodel.table_fanout.DASK_CONNECT_TIMEOUT_S", 1)  # the fan-out reads it
     with pytest.raises(MascotError, match="Dask scheduler"):
         build_table([_model("net1")], SAS, backend=RooflineBackend(), cache=False, progress=False,
                     dask_address="tcp://127.0.0.1:9")

@@ -272,15 +272,12 @@ def build_zoo_cmd(
     """Rebuild the zoo's weight-free ONNX files and manifest (needs the `zoo` extra)."""
     names = None
     if only is not None:
-        names = [n.strip() for n in only.split(",")]
-        if any(not n for n in names):
-            raise MascotError(f"--only {only!r} has an empty entry", hint="write --only resnet50,alexnet")
-    try:
+        from workloads.cli_workload import split_list
+
+        names = split_list(only, "--only", example="resnet50,alexnet")
+    try:  # the generator's modules (torch, pytorchcv) are imported here or by build_zoo itself
         from workloads.zoo.build import build_zoo
-    except ModuleNotFoundError as exc:
-        raise MascotError(f"the zoo generator needs the Python module {exc.name!r}, which is not installed",
-                          hint=ZOO_EXTRA_HINT) from None
-    try:
+
         result = build_zoo(out_dir=out_dir, names=names)
     except ModuleNotFoundError as exc:
         raise MascotError(f"the zoo generator needs the Python module {exc.name!r}, which is not installed",

@@ -24,16 +24,20 @@ def register(app: typer.Typer) -> None:
     app.add_typer(workload_app, name="workload")
 
 
-def _split_list(text: str, option: str) -> list[str]:
+def split_list(text: str, option: str, example: str = "a,b,c (comma-separated)") -> list[str]:
+    """The entries of a comma-separated option value; an empty entry (``a,,b``) is a user error.
+
+    Strict on purpose: a stray comma in a model list is a typo that would silently drop a model.
+    """
     items = [t.strip() for t in text.split(",")]
     if not items or any(not t for t in items):
-        raise MascotError(f"{option} {text!r} has an empty entry", hint=f"write {option} a,b,c (comma-separated)")
+        raise MascotError(f"{option} {text!r} has an empty entry", hint=f"write {option} {example}")
     return items
 
 
 def _parse_weights(text: str) -> list[float]:
     out = []
-    for item in _split_list(text, "--weights"):
+    for item in split_list(text, "--weights"):
         try:
             out.append(float(item))
         except ValueError:
@@ -60,13 +64,6 @@ def _check_models(names: list[str]) -> list[str]:
     return out
 
 
-def _positive(option: str, value: float) -> None:
-    import math
-
-    if not (math.isfinite(value) and value > 0):
-        raise MascotError(f"{option} must be a positive number, got {value}")
-
-
 @workload_app.command("generate")
 def generate(
     workload_set: Annotated[str | None, typer.Option("--set", help="Workload set of the paper: light, heavy or mixed (default mixed).")] = None,
@@ -90,18 +87,18 @@ def generate(
         raise MascotError("--weights needs --models (or --set) to say which models they weigh")
     if output is not None:
         traces.trace_format(output)  # a wrong suffix fails before the work, not after
-    _positive("--duration-ms", duration_ms)
-    _positive("--mean-interarrival-ms", mean_interarrival_ms)
+    # the library's own checks, named after the options: a bad value fails before any work
+    traces.check_positive("--duration-ms", duration_ms)
+    traces.check_positive("--mean-interarrival-ms", mean_interarrival_ms)
     if qos_factor is not None:
-        _positive("--qos-factor", qos_factor)
-    if pareto_shape is not None and not pareto_shape > 1.0:
-        raise MascotError(f"--pareto-shape must be > 1 (the mean inter-arrival is infinite otherwise), got {pareto_shape}",
-                          hint="heavy-tailed traffic uses 1.5-3; the default is 2.0")
+        traces.check_positive("--qos-factor", qos_factor)
+    if pareto_shape is not None:
+        traces.check_pareto_shape(pareto_shape, "--pareto-shape")
     try:
         qos_mix = traces.parse_qos_mix(qos)
     except MascotError as exc:
         raise MascotError(f"--qos: {str(exc).split(chr(10))[0]}", hint=exc.hint) from None
-    mix: str | list[str] = _check_models(_split_list(models, "--models")) if models is not None else (workload_set or "mixed")
+    mix: str | list[str] = _check_models(split_list(models, "--models")) if models is not None else (workload_set or "mixed")
     kwargs: dict[str, Any] = {}
     if pareto_shape is not None:
         kwargs["pareto_shape"] = pareto_shape

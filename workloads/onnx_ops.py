@@ -204,6 +204,15 @@ def _positive(v: NodeView, name: str, values: list[int]) -> list[int]:
     return values
 
 
+def _strides_dilations(v: NodeView, nsp: int) -> tuple[list[int], list[int]]:
+    """A sliding-window op's ``strides`` and ``dilations`` (default 1), checked: positive, one per spatial axis."""
+    strides = _positive(v, "strides", v.ints_attr("strides", [1] * nsp))
+    dil = _positive(v, "dilations", v.ints_attr("dilations", [1] * nsp))
+    if len(strides) != nsp or len(dil) != nsp:
+        raise v.fail(f"strides {strides} / dilations {dil} must have {nsp} entries")
+    return strides, dil
+
+
 def _spatial_dims(v: NodeView, k: list[int], out: Shape, strides: list[int], dil: list[int]) -> dict[str, int]:
     """Map 1-D/2-D/3-D spatial sizes to Timeloop R, S, P, Q (3-D: depth folded into R and P)."""
     if len(k) == 1:
@@ -225,10 +234,7 @@ def conv(v: NodeView) -> Draft:
     if g < 1 or w[1] * g != x[1] or w[0] % g or len(y) != len(x) or y[1] != w[0]:
         raise v.fail(f"inconsistent shapes: input {list(x)}, weight {list(w)}, output {list(y)}, group={g}",
                      hint="weight must be [M, C/group, kH, kW] with M divisible by group")
-    strides = _positive(v, "strides", v.ints_attr("strides", [1] * nsp))
-    dil = _positive(v, "dilations", v.ints_attr("dilations", [1] * nsp))
-    if len(strides) != nsp or len(dil) != nsp:
-        raise v.fail(f"strides {strides} / dilations {dil} must have {nsp} entries")
+    strides, dil = _strides_dilations(v, nsp)
     bias = math.prod(v.shape(bi)) if bi is not None and v.has(bi) else 0
     dims = dict(N=x[0], C=x[1], M=w[0], groups=g, **_spatial_dims(v, list(w[2:]), y[2:], strides, dil))
     return Draft(v.name, v.op, LayerKind.CONV, dims, input_elements=math.prod(x), output_elements=math.prod(y),
@@ -322,10 +328,7 @@ def pool(v: NodeView) -> Draft:
     nsp = len(x) - 2
     if len(k) != nsp or len(y) != len(x):
         raise v.fail(f"kernel_shape {k} does not match the {nsp}-D input {list(x)}")
-    strides = _positive(v, "strides", v.ints_attr("strides", [1] * nsp))
-    dil = _positive(v, "dilations", v.ints_attr("dilations", [1] * nsp))
-    if len(strides) != nsp or len(dil) != nsp:
-        raise v.fail(f"strides {strides} / dilations {dil} must have {nsp} entries")
+    strides, dil = _strides_dilations(v, nsp)
     out = math.prod(y)
     per = {"MaxPool": math.prod(k), "AveragePool": math.prod(k) + 1, "LpPool": 2 * math.prod(k) + 4}[v.op]
     dims = dict(N=x[0], C=x[1], M=x[1], **_spatial_dims(v, k, y[2:], strides, dil))
