@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
+from mascot.cli_lists import split_list, split_numbers
 from mascot.errors import MascotError
 
 dse_app = typer.Typer(help="Co-design (DSE): Optuna search over the SA mix, their sizes, DRAM bandwidth and the schedule.",
@@ -19,24 +19,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dse_app, name="dse")
 
 
-def _numbers(text: str, option: str, cast: Callable[[str], Any], what: str, example: str) -> tuple[Any, ...]:
-    """A comma-separated option value as numbers (empty entries skipped); a bad entry names the option."""
-    try:
-        return tuple(cast(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise MascotError(f"{option} {text!r} is not a comma-separated list of {what}", hint=f"e.g. {option} {example}") from None
-
-
 def _floats(text: str, option: str) -> tuple[float, ...]:
-    return _numbers(text, option, float, "numbers", "0.5,1,2")
+    return tuple(split_numbers(text, option, float, "0.5,1,2"))
 
 
 def _ints(text: str, option: str) -> tuple[int, ...]:
-    return _numbers(text, option, int, "integers", "8,16")
+    return tuple(split_numbers(text, option, int, "8,16"))
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(x.strip() for x in text.split(",") if x.strip())
+    return tuple(split_list(text, "list", strict=False))
 
 
 def _quiet() -> None:

@@ -11,31 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mascot.io import atomic_write
+from mascot.plotting import pyplot, save_png
 
 PARALLEL_AXES = ("sla_satisfaction", "energy_per_inference_mj", "area_mm2", "n_sa", "param_dram_gbps", "param_period_scale")
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt, fig, path: str | Path) -> Path:  # type: ignore[no-untyped-def]
-    """Lay out, write the PNG atomically, and free the figure (a study draws many)."""
-    fig.tight_layout()
-    out = atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
-    return out
-
-
 def pareto_scatter(trials: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     """SLA satisfaction vs energy per inference, coloured by area; front and relmas6 marked."""
-    plt = _pyplot()
+    plt = pyplot()
     done = trials[trials["state"] == "COMPLETE"]
     fig, ax = plt.subplots(figsize=(7, 5))
     if {"sla_satisfaction", "energy_per_inference_mj"} <= set(done.columns) and len(done):
@@ -56,12 +39,12 @@ def pareto_scatter(trials: pd.DataFrame, path: str | Path, title: str = "") -> P
     ax.set_ylabel("SLA satisfaction")
     ax.set_title(title or "DSE trials")
     ax.grid(True, alpha=0.3)
-    return _save(plt, fig, path)
+    return save_png(fig, path)
 
 
 def parallel_coordinates(trials: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     """Each finished trial as a line across objectives and key knobs (axes min–max normalised)."""
-    plt = _pyplot()
+    plt = pyplot()
     done = trials[trials["state"] == "COMPLETE"]
     axes = [c for c in PARALLEL_AXES if c in done.columns]
     fig, ax = plt.subplots(figsize=(9, 4.5))
@@ -78,4 +61,4 @@ def parallel_coordinates(trials: pd.DataFrame, path: str | Path, title: str = ""
         ax.set_xticklabels([f"{a}\n[{lo[i]:.3g}, {hi[i]:.3g}]" for i, a in enumerate(axes)], fontsize=7)
         ax.set_yticks([])
     ax.set_title((title or "DSE trials") + " (colour: SLA; bold: Pareto front)")
-    return _save(plt, fig, path)
+    return save_png(fig, path)

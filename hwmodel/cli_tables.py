@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from mascot.cli_lists import split_list
 from mascot.errors import MascotError
 from mascot.ui import console, print_frame
 
@@ -19,7 +20,7 @@ tables_app = typer.Typer(help="Layer tables: the cost of every layer of every mo
 
 def split_names(text: str) -> list[str]:
     """``"a, b,,c"`` → ``["a", "b", "c"]``: the comma lists of the ``mascot tables`` commands (empty entries dropped)."""
-    return [t.strip() for t in text.split(",") if t.strip()]
+    return split_list(text, "list", strict=False)
 
 
 @tables_app.command("build")

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from mascot.errors import MascotError
-from mascot.io import atomic_write, atomic_write_json, write_frame
+from mascot.io import atomic_write_json, safe_filename, write_frame
+from mascot.plotting import pyplot, save_png
 
 from hwmodel.spec import AcceleratorSpec
 from hwmodel.tables import LayerTable, build_table
@@ -75,7 +76,7 @@ class Comparison:
             "summary": write_frame(self.summary, folder / "summary.csv"),
         }
         for run in self.runs:
-            files[f"table_{run.backend}"] = run.table.save(folder / "tables" / f"{_safe(run.backend)}.parquet")
+            files[f"table_{run.backend}"] = run.table.save(folder / "tables" / f"{safe_filename(run.backend)}.parquet")
         files["json"] = atomic_write_json(folder / "comparison.json", {
             "reference": self.reference,
             "backends": self.backends,
@@ -197,11 +198,9 @@ def summarise(frame: pd.DataFrame, runs: Sequence[BackendRun]) -> pd.DataFrame:
 
 def parity_plot(cmp: Comparison, path: str | Path) -> Path:
     """Log-log parity plots (cycles, energy, DRAM bytes) of every backend against the reference."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
+
+    plt = pyplot()
 
     mac = cmp.frame[cmp.frame["kind"] != "vector"]
     titles = {"cycles": "cycles", "energy_pj": "energy (pJ)", "dram_bytes": "DRAM traffic (bytes)"}
@@ -229,12 +228,4 @@ def parity_plot(cmp: Comparison, path: str | Path) -> Path:
         ax.legend(fontsize=8)
     fig.suptitle(f"per-layer parity against {cmp.reference} ({', '.join(cmp.settings.get('models', []))} on "
                  f"{', '.join(cmp.settings.get('sa_classes', []))}; MAC layers)")
-    fig.tight_layout()
-    try:
-        return atomic_write(path, lambda p: fig.savefig(p, dpi=120, format="png"))
-    finally:
-        plt.close(fig)
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return save_png(fig, path, dpi=120)

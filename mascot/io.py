@@ -83,3 +83,13 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def safe_filename(name: str, max_chars: int | None = None) -> str:
+    """``name`` with every character other than letters, digits, ``-`` and ``_`` replaced by ``_``.
+
+    Layer and backend names come from ONNX files and user input (``surrogate:/path/model``, ``conv1/7x7_s2``);
+    they must not create sub-folders or odd characters in the files named after them.
+    """
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return safe if max_chars is None else safe[:max_chars]

@@ -272,7 +272,7 @@ def build_zoo_cmd(
     """Rebuild the zoo's weight-free ONNX files and manifest (needs the `zoo` extra)."""
     names = None
     if only is not None:
-        from workloads.cli_workload import split_list
+        from mascot.cli_lists import split_list
 
         names = split_list(only, "--only", example="resnet50,alexnet")
     try:  # the generator's modules (torch, pytorchcv) are imported here or by build_zoo itself

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mascot.cli_lists import split_list
 from mascot.errors import MascotError
 
 workload_app = typer.Typer(
@@ -22,17 +23,6 @@ workload_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(workload_app, name="workload")
-
-
-def split_list(text: str, option: str, example: str = "a,b,c (comma-separated)") -> list[str]:
-    """The entries of a comma-separated option value; an empty entry (``a,,b``) is a user error.
-
-    Strict on purpose: a stray comma in a model list is a typo that would silently drop a model.
-    """
-    items = [t.strip() for t in text.split(",")]
-    if not items or any(not t for t in items):
-        raise MascotError(f"{option} {text!r} has an empty entry", hint=f"write {option} {example}")
-    return items
 
 
 def _parse_weights(text: str) -> list[float]:

@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from mascot.errors import MascotError
+from mascot.io import safe_filename
 from workloads.layer import Layer
 
 from hwmodel.cost import LayerCost, scale_cost
@@ -189,7 +190,7 @@ class TimeloopBackend:
     def _run_one(self, layer: Layer, spec: AcceleratorSpec) -> LayerCost:
         if self.keep_dir is not None:
             self.keep_dir.mkdir(parents=True, exist_ok=True)
-            folder = Path(tempfile.mkdtemp(prefix=f"{spec.name}-{_safe(layer.name)}-", dir=self.keep_dir))
+            folder = Path(tempfile.mkdtemp(prefix=f"{spec.name}-{safe_filename(layer.name, max_chars=40)}-", dir=self.keep_dir))
             return self._run_in(folder, layer, spec)
         with tempfile.TemporaryDirectory(prefix="mascot-timeloop-") as tmp:
             return self._run_in(Path(tmp), layer, spec)
@@ -239,7 +240,3 @@ def _dump(path: Path, data: dict[str, Any]) -> Path:
     from mascot.io import atomic_write_text
 
     return atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40]
