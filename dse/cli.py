@@ -9,7 +9,6 @@ from typing import Optional
 import typer
 
 from mascot.cli_lists import split_list, split_numbers
-from mascot.errors import MascotError
 
 dse_app = typer.Typer(help="Co-design (DSE): Optuna search over the SA mix, their sizes, DRAM bandwidth and the schedule.",
                       no_args_is_help=True)
