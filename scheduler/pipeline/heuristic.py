@@ -14,7 +14,8 @@ such cut is feasible: every edge points forward in a topological order).
   exact solver and the learned one may exploit.
 
 Both use one dynamic program over a precomputed ``(n+1, n+1)`` matrix of segment costs, so they
-take milliseconds even for 700-layer networks.
+take milliseconds even for 700-layer networks (the matrix and the programs are compiled loops,
+:mod:`scheduler.pipeline.dp_kernels`).
 """
 
 from __future__ import annotations
@@ -23,22 +24,15 @@ import time
 
 import numpy as np
 
+from scheduler.pipeline.dp_kernels import minmax_cuts, minsum_capped_cuts, segment_matrix_t
 from scheduler.pipeline.model import TIE_RTOL, Partition, PipelineProblem, make_partition
 
 
-def segment_times(problem: PipelineProblem) -> np.ndarray:
-    """``T[a, b]``: stage time of the segment of layers ``a..b-1`` (``inf`` where ``b < a``).
-
-    The receive term counts the output of every layer ``u < a`` whose first consumer at or after
-    ``a`` lies inside the segment, plus the host input of the segment's layers.
-    """
-    n = problem.n_layers
+def _segment_times_t(problem: PipelineProblem) -> np.ndarray:
+    """The transpose ``T[b, a]`` of :func:`segment_times` (contiguous for the DP kernels)."""
     c_pre = np.concatenate([[0.0], np.cumsum(problem.compute_time_s)])
     p_pre = np.concatenate([[0.0], np.cumsum(problem.param_bytes)])
     h_pre = np.concatenate([[0.0], np.cumsum(problem.host_in_bytes)])
-    compute = c_pre[None, :] - c_pre[:, None]
-    params = p_pre[None, :] - p_pre[:, None]
-    recv = h_pre[None, :] - h_pre[:, None]
     e = problem.unique_out_edges  # sorted by (producer, consumer)
     if e.size:
         # For producer u with consumers c1 < c2 < ..., a segment starting at a in (c_{i-1}, c_i]
@@ -46,53 +40,30 @@ def segment_times(problem: PipelineProblem) -> np.ndarray:
         # rectangle rows (c_{i-1}, c_i] x columns (c_i, n], summed with a 2-D difference array.
         u, v = e[:, 0], e[:, 1]
         prev = np.where(np.r_[False, u[1:] == u[:-1]], np.r_[0, v[:-1]], u)
-        diff = np.zeros((n + 2, n + 2))
         w = problem.out_bytes[u]
-        np.add.at(diff, (prev + 1, v + 1), w)
-        np.add.at(diff, (v + 1, v + 1), -w)
-        recv += np.cumsum(np.cumsum(diff, axis=0), axis=1)[: n + 1, : n + 1]
-    stream = np.maximum(params - problem.param_mem_bytes, 0.0) / problem.param_bw_bytes_per_s
-    t = compute + stream + recv / problem.link_bw_bytes_per_s
-    idx = np.arange(n + 1)
-    t[idx[None, :] < idx[:, None]] = np.inf
-    t[idx[None, :] == idx[:, None]] = 0.0  # an empty stage costs nothing
-    return t
+    else:
+        prev = v = np.zeros(0, dtype=np.int64)
+        w = np.zeros(0)
+    return segment_matrix_t(c_pre, p_pre, h_pre, np.ascontiguousarray(prev, dtype=np.int64),
+                            np.ascontiguousarray(v, dtype=np.int64), np.ascontiguousarray(w, dtype=np.float64),
+                            float(problem.param_mem_bytes), float(problem.param_bw_bytes_per_s),
+                            float(problem.link_bw_bytes_per_s))
 
 
-def _minmax_cuts(cost: np.ndarray, k: int) -> tuple[float, np.ndarray]:
-    """Min over cuts 0=b0<=b1<=..<=bk=n of max_j cost[b_{j-1}, b_j]; returns (value, boundaries)."""
-    n1 = cost.shape[0]
-    best = np.full(n1, np.inf)
-    best[0] = 0.0
-    arg = np.zeros((k, n1), dtype=np.int64)
-    for j in range(k):
-        cand = np.maximum(best[:, None], cost)  # [a, b]
-        arg[j] = np.argmin(cand, axis=0)
-        best = cand[arg[j], np.arange(n1)]
-    return float(best[-1]), _backtrack(arg, n1 - 1)
+def segment_times(problem: PipelineProblem) -> np.ndarray:
+    """``T[a, b]``: stage time of the segment of layers ``a..b-1`` (``inf`` where ``b < a``).
+
+    The receive term counts the output of every layer ``u < a`` whose first consumer at or after
+    ``a`` lies inside the segment, plus the host input of the segment's layers. Computed by a
+    compiled kernel (:mod:`scheduler.pipeline.dp_kernels`) in one pass over the matrix.
+    """
+    return _segment_times_t(problem).T
 
 
-def _minsum_cuts(cost: np.ndarray, k: int, cap: float) -> np.ndarray:
-    """Cuts minimising the sum of segment costs with every segment cost <= cap."""
-    n1 = cost.shape[0]
-    capped = np.where(cost <= cap, cost, np.inf)
-    best = np.full(n1, np.inf)
-    best[0] = 0.0
-    arg = np.zeros((k, n1), dtype=np.int64)
-    for j in range(k):
-        cand = best[:, None] + capped
-        arg[j] = np.argmin(cand, axis=0)
-        best = cand[arg[j], np.arange(n1)]
-    return _backtrack(arg, n1 - 1)
-
-
-def _backtrack(arg: np.ndarray, end: int) -> np.ndarray:
-    k = arg.shape[0]
-    bounds = np.zeros(k + 1, dtype=np.int64)
-    bounds[k] = end
-    for j in range(k - 1, -1, -1):
-        bounds[j] = arg[j, bounds[j + 1]]
-    return bounds
+def _lexicographic(max_t: np.ndarray, stage_t: np.ndarray, k: int) -> np.ndarray:
+    """Cuts minimising the largest ``max`` cost, then the sum of ``stage`` costs (both ``[b, a]``)."""
+    value, _ = minmax_cuts(max_t, k)
+    return minsum_capped_cuts(max_t, stage_t, value * (1 + TIE_RTOL) + 1e-18, k)
 
 
 def boundaries_to_assign(bounds: np.ndarray, n: int) -> np.ndarray:
@@ -101,12 +72,6 @@ def boundaries_to_assign(bounds: np.ndarray, n: int) -> np.ndarray:
     for j in range(len(bounds) - 1):
         assign[bounds[j]: bounds[j + 1]] = j
     return assign
-
-
-def _lexicographic(cost_for_max: np.ndarray, stage_cost: np.ndarray, k: int) -> np.ndarray:
-    value, _ = _minmax_cuts(cost_for_max, k)
-    cap_cost = np.where(cost_for_max <= value * (1 + TIE_RTOL) + 1e-18, stage_cost, np.inf)
-    return _minsum_cuts(cap_cost, k, np.inf)
 
 
 def solve_param_balanced(problem: PipelineProblem) -> Partition:
@@ -118,11 +83,11 @@ def solve_param_balanced(problem: PipelineProblem) -> Partition:
     start = time.perf_counter()
     n = problem.n_layers
     p_pre = np.concatenate([[0.0], np.cumsum(problem.param_bytes)])
-    params = p_pre[None, :] - p_pre[:, None]
+    params_t = p_pre[:, None] - p_pre[None, :]  # [b, a]: parameter bytes of layers a..b-1
     idx = np.arange(n + 1)
-    params[idx[None, :] < idx[:, None]] = np.inf
-    stage = segment_times(problem)
-    bounds = _lexicographic(params, stage, problem.n_stages)
+    params_t[idx[:, None] < idx[None, :]] = np.inf
+    stage_t = _segment_times_t(problem)
+    bounds = _lexicographic(params_t, stage_t, problem.n_stages)
     assign = boundaries_to_assign(bounds, n)
     return make_partition(problem, assign, "heuristic", time.perf_counter() - start)
 
@@ -130,8 +95,8 @@ def solve_param_balanced(problem: PipelineProblem) -> Partition:
 def solve_latency_balanced(problem: PipelineProblem) -> Partition:
     """Contiguous segments minimising the bottleneck stage time, ties by total latency."""
     start = time.perf_counter()
-    stage = segment_times(problem)
-    bounds = _lexicographic(stage, stage, problem.n_stages)
+    stage_t = _segment_times_t(problem)
+    bounds = _lexicographic(stage_t, stage_t, problem.n_stages)
     assign = boundaries_to_assign(bounds, problem.n_layers)
     return make_partition(problem, assign, "balanced", time.perf_counter() - start)
 
@@ -149,6 +114,6 @@ def balanced_cuts_in_order(problem: PipelineProblem, order: np.ndarray) -> np.nd
     sub = PipelineProblem(problem.compute_time_s[order], problem.param_bytes[order], problem.out_bytes[order], e,
                           problem.n_stages, problem.param_mem_bytes, problem.param_bw_bytes_per_s,
                           problem.link_bw_bytes_per_s, problem.host_in_bytes[order], name=problem.name)
-    stage = segment_times(sub)
-    bounds = _lexicographic(stage, stage, problem.n_stages)
+    stage_t = _segment_times_t(sub)
+    bounds = _lexicographic(stage_t, stage_t, problem.n_stages)
     return boundaries_to_assign(bounds, problem.n_layers)[pos]

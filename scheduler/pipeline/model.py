@@ -117,12 +117,20 @@ class PipelineProblem:
         return np.unique(self.edges, axis=0) if self.edges.size else self.edges
 
     @cached_property
+    def pred_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """Predecessors as CSR arrays: those of layer ``v`` are ``idx[ptr[v]:ptr[v+1]]``, ascending."""
+        e = self.unique_out_edges  # sorted by (producer, consumer): a stable sort by consumer
+        order = np.argsort(e[:, 1], kind="stable") if e.size else np.zeros(0, dtype=np.int64)
+        ptr = np.zeros(self.n_layers + 1, dtype=np.int64)
+        if e.size:
+            ptr[1:] = np.cumsum(np.bincount(e[:, 1], minlength=self.n_layers))
+        return ptr, np.ascontiguousarray(e[order, 0] if e.size else order, dtype=np.int64)
+
+    @cached_property
     def preds(self) -> list[np.ndarray]:
         """Predecessor indices of every layer (used by decoders for the precedence mask)."""
-        preds: list[list[int]] = [[] for _ in range(self.n_layers)]
-        for u, v in self.unique_out_edges:
-            preds[int(v)].append(int(u))
-        return [np.asarray(p, dtype=np.int64) for p in preds]
+        ptr, idx = self.pred_csr
+        return np.split(idx, ptr[1:-1])
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,11 @@ def is_feasible(problem: PipelineProblem, assign: np.ndarray) -> bool:
 
 
 def _receive_bytes(problem: PipelineProblem, assigns: np.ndarray) -> np.ndarray:
-    """(B, k) bytes every stage receives from the host link, for B assignments."""
+    """(B, k) bytes every stage receives from the host link, for B assignments.
+
+    The numpy reference of the compiled kernel that :func:`breakdown_batch` uses (the tests
+    compare both).
+    """
     b, n = assigns.shape
     k = problem.n_stages
     out = np.zeros((b, k))
@@ -202,17 +214,24 @@ def _receive_bytes(problem: PipelineProblem, assigns: np.ndarray) -> np.ndarray:
 
 
 def breakdown_batch(problem: PipelineProblem, assigns: np.ndarray) -> StageBreakdown:
-    """Stage-time terms of ``B`` assignments at once; arrays have shape ``(B, k)``."""
-    a = np.asarray(assigns, dtype=np.int64)
+    """Stage-time terms of ``B`` assignments at once; arrays have shape ``(B, k)``.
+
+    One compiled pass per assignment (:mod:`scheduler.pipeline.eval_kernel`); the result equals
+    the numpy formulation of :func:`_receive_bytes` and ``np.bincount`` bit for bit.
+    """
+    from scheduler.pipeline.eval_kernel import stage_terms
+
+    a = np.ascontiguousarray(assigns, dtype=np.int64)
     if a.ndim == 1:
         a = a[None, :]
-    b, n = a.shape
     k = problem.n_stages
-    flat = (a + k * np.arange(b)[:, None]).ravel()
-    compute = np.bincount(flat, weights=np.tile(problem.compute_time_s, b), minlength=b * k).reshape(b, k)
-    params = np.bincount(flat, weights=np.tile(problem.param_bytes, b), minlength=b * k).reshape(b, k)
+    if a.size and (a.min() < 0 or a.max() >= k):
+        raise MascotError(f"stage indices must lie in 0..{k - 1}")
+    e = problem.unique_out_edges
+    compute, params, recv = stage_terms(a, problem.compute_time_s, problem.param_bytes, problem.host_in_bytes,
+                                        problem.out_bytes, np.ascontiguousarray(e[:, 0]),
+                                        np.ascontiguousarray(e[:, 1]), k)
     stream = np.maximum(params - problem.param_mem_bytes, 0.0) / problem.param_bw_bytes_per_s
-    recv = _receive_bytes(problem, a)
     return StageBreakdown(compute, stream, recv / problem.link_bw_bytes_per_s, params, recv)
 
 
