@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mascot.io import atomic_write, atomic_write_text, write_frame
+from mascot.io import atomic_write_text, write_frame
+from mascot.plotting import pyplot, save_png
 from mascot.ui import progress
 from scheduler.pipeline.costs import load_graph, problem_from_graph
 from scheduler.pipeline.solve import solve
@@ -120,10 +121,7 @@ def headline(summary: pd.DataFrame) -> dict[str, float]:
 
 
 def plot(summary: pd.DataFrame, path: str | Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     labels = [f"{m}\nk={k}" for m, k in zip(summary["model"], summary["stages"])]
     x = np.arange(len(summary))
@@ -155,9 +153,7 @@ def plot(summary: pd.DataFrame, path: str | Path) -> Path:
     for a in axes[:, 0]:
         a.set_xticks(x)
         a.set_xticklabels(labels, fontsize=6, rotation=90)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=120))
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
     return Path(path)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from mascot.cli_lists import split_list, split_numbers
 from mascot.errors import MascotError
 from mascot.io import atomic_write_json
 from mascot.ui import console, print_frame, print_json
@@ -17,12 +18,10 @@ pipeline_app = typer.Typer(
 
 
 def _parse_list(text: str, kind: type, option: str) -> list:
-    try:
-        items = [kind(x.strip()) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise MascotError(f"{option}: cannot parse {text!r}", hint=f"give a comma-separated list, e.g. {option} 4,5,6") from None
+    """A non-empty comma-separated option value as ``kind`` (``str`` or ``int``)."""
+    items = split_numbers(text, option, kind, "4,5,6") if kind is not str else split_list(text, option, strict=False)
     if not items:
-        raise MascotError(f"{option} is empty")
+        raise MascotError(f"{option} is empty", hint=f"give a comma-separated list, e.g. {option} 4,5,6")
     return items
 
 
