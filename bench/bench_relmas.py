@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/bench_relmas.py --table relmas6.parquet                 # full study
     .venv/bin/python bench/bench_relmas.py --table relmas6.parquet --quick         # 1 seed, short traces
-    .venv/bin/python bench/bench_relmas.py --table relmas6.parquet --sweep 32,64,128,256 --sweep-steps 100
+    .venv/bin/python bench/bench_relmas.py --table relmas6.parquet --sweep 32,64,128,256 --sweep-minutes 3
+    .venv/bin/python bench/bench_relmas.py --table relmas6.parquet --policies fcfs-h,prema-h,herald \
+        --merge-runs out/magma/runs.csv                                          # reuse measured MAGMA runs
 
 Prints (and writes under ``--out``): the SLA satisfaction of RELMAS and each baseline for the nine
 scenarios on evaluation traces (seeds 0..n-1, never used in training or validation), the geometric
@@ -38,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration-scale", type=float, default=1.0, help="scale the study's trace lengths")
     ap.add_argument("--quick", action="store_true", help="1 seed, traces at 1/4 length")
     ap.add_argument("--sweep", default="", help="hidden sizes to train and compare, e.g. 32,64,128,256")
-    ap.add_argument("--sweep-steps", type=int, default=100, help="DDPG updates per sweep point (after the warm start)")
+    ap.add_argument("--sweep-steps", type=int, default=100_000, help="DDPG updates per sweep point (cap)")
+    ap.add_argument("--sweep-minutes", type=float, default=3.0, help="wall-clock minutes per sweep point")
+    ap.add_argument("--merge-runs", type=Path, default=None,
+                    help="runs.csv of an earlier run of this script (same table, seeds, durations): its rows for policies "
+                         "not run now are added (e.g. a long MAGMA run)")
     ap.add_argument("--out", type=Path, default=Path("out/bench_relmas"))
     args = ap.parse_args(argv)
 
@@ -47,8 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     from scheduler.relmas.networks import macs_per_step
 
     M = 6
-    macs = pd.DataFrame([{"hidden": h, **macs_per_step(feature_size(M), action_size(M), h)} for h in (32, 64, 128, 256)])
-    print("MACs per LSTM step (F = 16, G = 7 on relmas6; paper: 316,288 at h = 256, which equals our formula with 20 inputs)")
+    from scheduler.relmas.encoding import EXTRA_FEATURES
+
+    F_ext = feature_size(M) + len(EXTRA_FEATURES)
+    macs = pd.DataFrame([{"hidden": h, "features": F, **macs_per_step(F, action_size(M), h)}
+                         for F in (feature_size(M), F_ext) for h in (32, 64, 128, 256)])
+    print(f"MACs per LSTM step (G = 7 on relmas6; F = 16 the paper's features, F = {F_ext} with our extension; "
+          "paper: 316,288 at h = 256, which equals our formula with 20 inputs)")
     print(macs.to_string(index=False))
     if args.table is None:
         print("\nno --table: build one with `mascot tables build -m squeezenet,yolo-lite,kws,alexnet,inceptionv3,resnet50,yolov2 "
@@ -70,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     df = evaluate(table, scenarios, policies, seeds, magma_kw={"population": pop, "generations": gen},
                   on_run=lambda r: print(f"  {r['scenario']:<14} seed {r['seed']} {r['policy']:<16} SLA {r['sla_satisfaction']:.3f} "
                                          f"({r['decision_time_mean_s'] * 1e3:.2f} ms/period)", flush=True))
+    if args.merge_runs is not None:
+        old = pd.read_csv(args.merge_runs)
+        old = old[~old["policy"].isin(policies) & old["scenario"].isin(df["scenario"]) & old["seed"].isin(seeds)]
+        df = pd.concat([df, old], ignore_index=True)
+        print(f"merged {len(old)} runs of {sorted(old['policy'].unique())} from {args.merge_runs}")
     args.out.mkdir(parents=True, exist_ok=True)
     write_frame(df, args.out / "runs.csv")
     s = summarise(df, args.relmas)
@@ -94,17 +110,21 @@ def main(argv: list[str] | None = None) -> int:
     print(timing.round(3).to_string(index=False))
     write_frame(timing, args.out / "decision_timing.csv")
     if args.sweep:
-        sweep = hidden_sweep(table, [int(h) for h in args.sweep.split(",")], args.sweep_steps, seeds, scale, args.out)
+        sweep = hidden_sweep(table, [int(h) for h in args.sweep.split(",")], args.sweep_steps, args.sweep_minutes, seeds, scale, args.out)
         print("\nhidden-size sweep (mixed set):")
         print(sweep.round(4).to_string(index=False))
     return 0
 
 
 def decision_timing(table, hiddens, scale: float) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Decision time per period and per SJ of a RELMAS actor of each hidden size on one trace."""
+    """Decision time per period and per SJ of a RELMAS actor of each hidden size on one trace.
+
+    The shipped configuration (residual over PREMA-H, extended features): the time includes the
+    base heuristic and the encoding, not only the network."""
     import torch
 
-    from scheduler.relmas.encoding import Encoder, action_size, feature_size
+    from scheduler.relmas.codec import ResidualSpec
+    from scheduler.relmas.encoding import Encoder, action_size
     from scheduler.relmas.networks import Actor, macs_per_step
     from scheduler.relmas.policy import RelmasPolicy
     from scheduler.relmas.scenarios import all_scenarios
@@ -116,17 +136,18 @@ def decision_timing(table, hiddens, scale: float) -> pd.DataFrame:  # type: igno
     M = table.n_sa
     for h in hiddens:
         torch.manual_seed(0)
-        pol = RelmasPolicy(Actor(feature_size(M), action_size(M), h), Encoder(tuple(table.models), M, sc.period_s), max_rq=64)
+        enc = Encoder(tuple(table.models), M, sc.period_s, features="extended")
+        pol = RelmasPolicy(Actor(enc.n_features, action_size(M), h), enc, max_rq=64, mode="residual", residual=ResidualSpec())
         res = Simulator(table, trace, pol, sc.period_s).run()
         s = res.summary
-        rows.append({"hidden": h, "macs_per_step": macs_per_step(feature_size(M), action_size(M), h)["total"],
+        rows.append({"hidden": h, "macs_per_step": macs_per_step(enc.n_features, action_size(M), h)["total"],
                      "ms_per_period": s["decision_time_mean_s"] * 1e3,
                      "us_per_sj": s["decision_time_total_s"] / max(pol.decision_rows, 1) * 1e6})
     return pd.DataFrame(rows)
 
 
-def hidden_sweep(table, hiddens: list[int], steps: int, seeds: list[int], scale: float, out: Path) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Train at each hidden size on the mixed set (same budget), evaluate on the mixed scenarios."""
+def hidden_sweep(table, hiddens: list[int], steps: int, minutes: float, seeds: list[int], scale: float, out: Path) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Train at each hidden size on the mixed set (same wall budget, the shipped recipe), evaluate on the mixed scenarios."""
     from mascot.io import write_frame
     from scheduler.relmas.evaluate import evaluate
     from scheduler.relmas.networks import macs_per_step
@@ -137,13 +158,16 @@ def hidden_sweep(table, hiddens: list[int], steps: int, seeds: list[int], scale:
     scen = [s for s in all_scenarios(evaluation=True, duration_scale=scale) if s.workload == "mixed"]
     for h in hiddens:
         path = out / f"sweep-h{h}.pt"
-        cfg = config_from(steps=steps, hidden=h, bc_episodes=2, bc_steps=300, eval_every=max(steps // 2, 1), eval_traces=1,
-                          checkpoint_every=max(steps, 1), critic_warmup=min(50, steps))
+        cfg = config_from(steps=steps, hidden=h, mode="residual", features="extended", eval_qos="all", eval_traces=1,
+                          eval_every=150, checkpoint_every=max(steps, 1), critic_warmup=100, noise_std=0.1, noise_std_final=0.03,
+                          noise_decay_updates=3000, sa_bonus=0.4, updates_per_step=0.15, select_margin=0.003,
+                          max_wall_s=minutes * 60.0)
         t0 = time.perf_counter()
-        Trainer(table, scenario("mixed", "mixed"), cfg, output=path).run()
+        res = Trainer(table, scenario("mixed", "medium"), cfg, output=path).run()
         train_s = time.perf_counter() - t0
         df = evaluate(table, scen, [f"relmas:{path}"], seeds)
-        rows.append({"hidden": h, "macs_per_step": macs_per_step(16, 7, h)["total"], "train_s": train_s,
+        rows.append({"hidden": h, "macs_per_step": macs_per_step(21, 7, h)["total"], "train_s": train_s, "updates": res.updates,
+                     "best_val_sla": res.best_val_sla,
                      "sla_mean": df["sla_satisfaction"].mean(), "decision_ms_per_period": df["decision_time_mean_s"].mean() * 1e3,
                      "decision_us_per_sj": df["decision_time_per_sj_s"].mean() * 1e6})
     sweep = pd.DataFrame(rows)

@@ -38,7 +38,20 @@ def relmas_cmd(
     critic_warmup: int = typer.Option(200, "--critic-warmup", min=0, help="First updates train only the critic."),
     bc_weight: float = typer.Option(2.5, "--bc-weight", min=0.0, help="TD3+BC actor penalty λ (0: the paper's plain DDPG)."),
     eval_every: int = typer.Option(250, "--eval-every", min=1, help="Validate (held-out traces) every K updates."),
-    eval_traces: int = typer.Option(2, "--eval-traces", min=1, help="Held-out validation traces."),
+    eval_traces: int = typer.Option(2, "--eval-traces", min=1, help="Held-out validation traces (per --eval-qos level)."),
+    eval_qos: str = typer.Option("medium", "--eval-qos", help="QoS levels of the validation traces: e.g. medium, low,medium,high, all."),
+    mode: str = typer.Option("direct", "--mode", help="direct: the paper's decoding; residual: the actor corrects --base (ours)."),
+    features: str = typer.Option("paper", "--features", help="paper: F = 4 + 2M; extended: + remaining work, slack, token, QoS, base rank (ours)."),
+    base: str = typer.Option("prema-h", "--base", help="Heuristic the residual actor corrects (--mode residual)."),
+    prio_scale: float = typer.Option(0.5, "--prio-scale", min=0.0, help="Residual: priority shift at |a| = 1 (base ranks span [-1, 1])."),
+    sa_bonus: float = typer.Option(0.75, "--sa-bonus", min=0.0, help="Residual: score bonus of the heuristic's SA."),
+    noise_std: float = typer.Option(0.2, "--noise-std", min=0.0, help="Exploration noise σ at the start (decays to --noise-std-final)."),
+    noise_std_final: float = typer.Option(0.05, "--noise-std-final", min=0.0, help="Exploration noise σ after the decay."),
+    noise_decay_updates: int = typer.Option(2000, "--noise-decay-updates", min=1, help="Updates over which σ decays linearly."),
+    actor_lr: float = typer.Option(1e-4, "--actor-lr", min=0.0, help="Actor learning rate (Adam)."),
+    updates_per_step: float = typer.Option(0.5, "--updates-per-step", min=0.0, help="DDPG updates per decision of each new episode."),
+    select_margin: float = typer.Option(0.0, "--select-margin", min=0.0, help="Validation SLA gain a later actor needs to replace the best one."),
+    max_minutes: float = typer.Option(0.0, "--max-minutes", min=0.0, help="Stop after this many minutes of wall time (0: no limit)."),
     checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=1, help="Checkpoint every K updates (<output>.ckpt)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from <output>.ckpt."),
     threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads."),
@@ -72,10 +85,14 @@ def relmas_cmd(
                   medium_qos_factor=qos_factor)
     cfg = config_from(steps=steps, seed=seed, hidden=hidden, max_rq=max_rq, bc_episodes=bc_episodes, bc_steps=bc_steps,
                       teacher=teacher, critic_warmup=critic_warmup, bc_weight=bc_weight, eval_every=eval_every, eval_traces=eval_traces,
+                      eval_qos=eval_qos, mode=mode, features=features, base=base, prio_scale=prio_scale, sa_bonus=sa_bonus,
+                      noise_std=noise_std, noise_std_final=noise_std_final, noise_decay_updates=noise_decay_updates, actor_lr=actor_lr,
+                      updates_per_step=updates_per_step, select_margin=select_margin, max_wall_s=max_minutes * 60.0,
                       checkpoint_every=checkpoint_every, threads=threads, alpha=alpha, beta=beta, gamma=gamma, delta=delta)
     from scheduler.policies import get_policy
 
-    get_policy(teacher)  # unknown teacher names fail now, not after minutes of work
+    get_policy(teacher)  # unknown teacher / base names fail now, not after minutes of work
+    get_policy(base)
     trainer = Trainer(sim_table, sc, cfg, output=output)
     with progress(disable=as_json) as bar:
         task = bar.add_task(f"RELMAS {sc.name}", total=steps, status="warm start")

@@ -10,6 +10,9 @@ its shapes and the encoder's vocabulary: a plain dict of tensors and numbers, lo
 ``torch.load(weights_only=True)``. ``relmas:default`` is a dispatcher over the shipped policies
 of ``scheduler/relmas/models/`` for ``relmas6``: it looks at the models a trace requests and picks
 the policy trained on that workload set (light ⊂ light, heavy ⊂ heavy, anything else mixed).
+The shipped files (format 2) are residual policies over PREMA-H with the extended features
+(:mod:`scheduler.relmas.codec`); a file's ``mode`` / ``residual`` / ``encoder.features`` say how to
+read it, and format-1 files (no such keys) load as the paper's direct policy.
 """
 
 from __future__ import annotations
@@ -22,21 +25,24 @@ import torch
 
 from mascot.errors import MascotError
 from scheduler.policies.base import Policy
+from scheduler.relmas.codec import Codec, ResidualSpec
 from scheduler.relmas.encoding import Encoder
 from scheduler.relmas.networks import Actor
-from scheduler.sim.encoding import decode_action
 from scheduler.sim.view import Decision, PeriodView
 
 FORMAT = "mascot.relmas.policy"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: + "mode" / "residual" and the encoder's feature set (format-1 files still load)
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_SYSTEM = "relmas6"
 WORKLOAD_SETS: tuple[str, ...] = ("light", "heavy", "mixed")
 
 
-def policy_payload(actor: Actor, encoder: Encoder, max_rq: int, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def policy_payload(actor: Actor, encoder: Encoder, max_rq: int, meta: dict[str, Any] | None = None,
+                   mode: str = "direct", residual: ResidualSpec | None = None) -> dict[str, Any]:
     """The dict a policy file holds (tensors, numbers, strings only: safe to load)."""
     return {
+        "mode": mode,
+        "residual": None if residual is None or mode != "residual" else residual.to_dict(),
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "hidden": actor.hidden,
@@ -49,10 +55,11 @@ def policy_payload(actor: Actor, encoder: Encoder, max_rq: int, meta: dict[str, 
     }
 
 
-def save_policy(path: str | Path, actor: Actor, encoder: Encoder, max_rq: int, meta: dict[str, Any] | None = None) -> Path:
+def save_policy(path: str | Path, actor: Actor, encoder: Encoder, max_rq: int, meta: dict[str, Any] | None = None,
+                mode: str = "direct", residual: ResidualSpec | None = None) -> Path:
     from mascot.io import atomic_write
 
-    payload = policy_payload(actor, encoder, max_rq, meta)
+    payload = policy_payload(actor, encoder, max_rq, meta, mode, residual)
     return atomic_write(path, lambda p: torch.save(payload, p))
 
 
@@ -79,15 +86,19 @@ class RelmasPolicy(Policy):
     simulator's one-period what-if forecast (:class:`~scheduler.sim.forecast.BatchForecaster`, the
     fitness MAGMA uses) and the best is applied; ties keep the actor's own action. It costs K + 1
     forecasts per period instead of MAGMA's thousands.
+
+    ``mode="residual"`` (ours, :mod:`scheduler.relmas.codec`): the actor corrects a base heuristic's
+    decision instead of replacing it.
     """
 
     name = "relmas"
 
     def __init__(self, actor: Actor, encoder: Encoder, max_rq: int = 128, label: str = "relmas", refine: int = 0,
-                 refine_std: float = 0.3) -> None:
+                 refine_std: float = 0.3, mode: str = "direct", residual: ResidualSpec | None = None) -> None:
         self.actor = actor.eval()
         self.encoder = encoder
         self.max_rq = int(max_rq)
+        self.codec = Codec(encoder, self.max_rq, mode, residual)
         self.name = label
         self.refine = int(refine)
         self.refine_std = float(refine_std)
@@ -109,11 +120,16 @@ class RelmasPolicy(Policy):
             actor.load_state_dict(d["actor"])
         except RuntimeError as exc:
             raise MascotError(f"RELMAS policy weights do not match their shapes: {exc}", path=path) from None
-        return cls(actor, Encoder.from_dict(d["encoder"]), int(max_rq or d["max_rq"]), label="relmas", refine=refine)
+        mode = str(d.get("mode", "direct"))
+        residual = ResidualSpec.from_dict(d["residual"]) if d.get("residual") else None
+        return cls(actor, Encoder.from_dict(d["encoder"]), int(max_rq or d["max_rq"]), label="relmas", refine=refine,
+                   mode=mode, residual=residual)
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
         self.decision_rows = 0
+        if hasattr(self, "codec"):
+            self.codec.reset(seed)
 
     @torch.no_grad()
     def actions(self, view: PeriodView) -> np.ndarray:
@@ -121,17 +137,17 @@ class RelmasPolicy(Policy):
 
         """
         self.encoder.check(view)
-        state = self.encoder.encode(view, max_rq=self.max_rq)
+        state = self.codec.encode(view)
         return self.actor(torch.from_numpy(state)[None])[0].numpy()
 
     def schedule(self, view: PeriodView) -> Decision:
         a = self.actions(view)
         self.decision_rows += view.n_rq
-        best = decode_action(view, a)
+        best = self.codec.decode(view, a)
         if self.refine <= 0 or view._sim is None or len(a) == 0:
             return best
         cands = [best] + [
-            decode_action(view, np.clip(a + self.rng.normal(0.0, self.refine_std, size=a.shape), -1.0, 1.0))
+            self.codec.decode(view, np.clip(a + self.rng.normal(0.0, self.refine_std, size=a.shape), -1.0, 1.0))
             for _ in range(self.refine)
         ]
         sa = np.stack([c.sa for c in cands])

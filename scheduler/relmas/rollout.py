@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.relmas.encoding import Encoder
+from scheduler.relmas.codec import Codec
 from scheduler.relmas.reward import RewardWeights, paper_reward
 from scheduler.sim.encoding import decode_action
 from scheduler.sim.engine import Simulator
@@ -38,12 +38,13 @@ class Episode:
         return len(self.states)
 
 
-def actor_act(agent_act: Callable[[np.ndarray], np.ndarray]) -> ActFn:
-    """An :data:`ActFn` from ``state -> action`` (the decision is the decoded action)."""
+def actor_act(agent_act: Callable[[np.ndarray], np.ndarray], codec: Codec | None = None) -> ActFn:
+    """An :data:`ActFn` from ``state -> action`` (the decision is the action decoded by ``codec``;
+    without one, the paper's direct decoding)."""
 
     def act(view: PeriodView, state: np.ndarray) -> tuple[np.ndarray, Decision]:
         a = agent_act(state)
-        return a, decode_action(view, a)
+        return a, (decode_action(view, a) if codec is None else codec.decode(view, a))
 
     return act
 
@@ -74,12 +75,14 @@ def run_episode(
     table: SimTable,
     trace,  # type: ignore[no-untyped-def]
     period_s: float,
-    encoder: Encoder,
+    codec: Codec,
     act: ActFn,
-    max_rq: int,
     weights: RewardWeights = RewardWeights(),
 ) -> Episode:
-    """Simulate ``trace`` to the end with ``act`` deciding every non-empty period."""
+    """Simulate ``trace`` to the end with ``act`` deciding every non-empty period.
+
+    ``codec`` encodes the states (and is reset first: the residual base is stateful)."""
+    codec.reset(0)
     sim = Simulator(table, trace, policy=None, period_s=period_s)
     states: list[np.ndarray] = []
     actions: list[np.ndarray] = []
@@ -91,7 +94,7 @@ def run_episode(
             sim.run_period()
             view = sim.begin_period()
             continue
-        state = encoder.encode(view, max_rq=max_rq)
+        state = codec.encode(view)
         a, decision = act(view, state)
         sim.apply_decision(view, decision)
         sim.run_period()
@@ -100,7 +103,7 @@ def run_episode(
         if nxt is None:
             s2 = np.zeros((1, state.shape[1]), dtype=np.float32)
         else:
-            s2 = encoder.encode(nxt, rows=np.flatnonzero(np.isin(nxt.rq_sj, encoded)))
+            s2 = codec.encode(nxt, rows=np.flatnonzero(np.isin(nxt.rq_sj, encoded)), truncate=False)
         states.append(state)
         actions.append(np.asarray(a, dtype=np.float32))
         nexts.append(s2)

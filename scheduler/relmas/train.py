@@ -16,9 +16,16 @@ DDPG from a random actor):
   actor follows the gradient of a critic that already knows its policy's value;
 * **TD3+BC actor loss** (``ddpg.bc_weight``, see :mod:`scheduler.relmas.ddpg`): keeps the actor
   near the buffer's actions while it climbs the critic;
+* **residual formulation** (``mode="residual"``, :mod:`scheduler.relmas.codec`): the actor corrects
+  a base heuristic (``base``, PREMA-H by default); its output layer starts at zero, so training
+  starts *at* the base and the update-0 validation measures the base itself (no imitation needed:
+  ``bc_*`` are ignored in this mode). With ``features="extended"`` the actor also sees the
+  base's ranks, job lengths, slacks and PREMA's tokens (:mod:`scheduler.relmas.encoding`);
 * **model selection**: every ``eval_every`` updates the greedy actor schedules ``eval_traces``
-  held-out *validation* traces (their own seed space, never the evaluation's); the actor with the
-  best validation SLA satisfaction is the one written to the output file.
+  held-out *validation* traces per QoS level of ``eval_qos`` (their own seed space, never the
+  evaluation's); the actor with the best validation SLA satisfaction is the one written to the
+  output file (a later actor must beat the best so far strictly, so the warm start is kept when
+  fine-tuning does not beat it).
 
 ``checkpoint_every`` updates (and at the end) the whole trainer state (networks, targets,
 optimisers, replay buffer, RNG states, counters, curve) goes to ``<output>.ckpt``; ``resume``
@@ -30,7 +37,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +47,12 @@ import torch
 
 from mascot.errors import MascotError
 from scheduler.relmas.ddpg import DDPGAgent, DDPGConfig, ReplayBuffer
+from scheduler.relmas.codec import MODES, Codec, ResidualSpec
 from scheduler.relmas.encoding import Encoder
 from scheduler.relmas.policy import RelmasPolicy, save_policy
 from scheduler.relmas.reward import RewardWeights
 from scheduler.relmas.rollout import Episode, actor_act, run_episode, teacher_act
-from scheduler.relmas.scenarios import TRAIN_SEED_BASE, VALIDATION_SEED_BASE, Scenario
+from scheduler.relmas.scenarios import QOS_LEVELS, TRAIN_SEED_BASE, VALIDATION_SEED_BASE, Scenario
 from scheduler.sim.engine import Simulator
 from scheduler.table import SimTable
 
@@ -68,6 +76,14 @@ class TrainConfig:
     checkpoint_every: int = 500
     noise_decay_updates: int = 2000  # σ goes linearly from noise_std to noise_std_final over these
     threads: int = 1
+    mode: str = "direct"  # "direct": the paper's decoding; "residual": correct `base` (ours)
+    features: str = "paper"  # "paper": F = 4 + 2M; "extended": + 5 columns (ours)
+    base: str = "prema-h"
+    prio_scale: float = 0.5
+    sa_bonus: float = 0.75
+    eval_qos: str = "medium"  # comma-separated QoS levels of the validation traces (or "all")
+    select_margin: float = 0.0  # a later actor replaces the best one only if its validation SLA is higher by more
+    max_wall_s: float = 0.0  # > 0: stop (checkpoint, outputs) after this much wall time, whatever `steps` says
     reward: RewardWeights = field(default_factory=RewardWeights)
     ddpg: DDPGConfig = field(default_factory=DDPGConfig)
 
@@ -95,9 +111,18 @@ class Trainer:
             raise MascotError(f"max_rq must be >= 1, got {config.max_rq}")
         self.table, self.scenario, self.config = table, scenario, config
         self.output = Path(output) if output is not None else None
-        self.encoder = Encoder(models=tuple(table.models), n_sa=table.n_sa, time_scale_s=scenario.period_s)
+        if config.mode not in MODES:
+            raise MascotError(f"unknown RELMAS mode {config.mode!r}", hint=f"use one of {', '.join(MODES)}")
+        self.encoder = Encoder(models=tuple(table.models), n_sa=table.n_sa, time_scale_s=scenario.period_s, features=config.features)
+        self.residual = ResidualSpec(config.base, config.prio_scale, config.sa_bonus) if config.mode == "residual" else None
+        self.codec = Codec(self.encoder, config.max_rq, config.mode, self.residual)
         torch.manual_seed(config.seed)
         self.agent = DDPGAgent(self.encoder.n_features, self.encoder.n_actions, config.ddpg)
+        if self.residual is not None:  # start exactly at the base heuristic (zero correction)
+            with torch.no_grad():
+                self.agent.actor.fc2.weight.zero_()
+                self.agent.actor.fc2.bias.zero_()
+            self.agent.sync_targets()
         self.buffer = ReplayBuffer(config.ddpg.buffer_size)
         self.rng = np.random.default_rng(config.seed)
         self.updates = 0
@@ -110,7 +135,11 @@ class Trainer:
         self.last_losses: dict[str, float] = {}
         self.last_return = float("nan")
         self.last_train_sla = float("nan")
-        self.val_traces = [scenario.trace(VALIDATION_SEED_BASE + i) for i in range(config.eval_traces)]
+        levels = QOS_LEVELS if config.eval_qos.strip() == "all" else tuple(q.strip() for q in config.eval_qos.split(",") if q.strip())
+        bad = sorted(set(levels) - set(QOS_LEVELS) - {"mixed"})
+        if bad or not levels:
+            raise MascotError(f"unknown validation QoS level(s) {bad or config.eval_qos!r}", hint="use low, medium, high, mixed or all")
+        self.val_traces = [replace(scenario, qos=q).trace(VALIDATION_SEED_BASE + i) for q in levels for i in range(config.eval_traces)]
         self.reference: dict[str, float] = {}
 
     # --- pieces -------------------------------------------------------------------------------
@@ -125,7 +154,7 @@ class Trainer:
 
     def _episode(self, act: Callable) -> Episode:  # type: ignore[type-arg]
         trace = self.scenario.trace(TRAIN_SEED_BASE + 100_000 * self.config.seed + self.episodes)
-        ep = run_episode(self.table, trace, self.scenario.period_s, self.encoder, act, self.config.max_rq, self.config.reward)
+        ep = run_episode(self.table, trace, self.scenario.period_s, self.codec, act, self.config.reward)
         self.episodes += 1
         for i in range(len(ep)):
             self.buffer.add(ep.states[i], ep.actions[i], ep.rewards[i], ep.next_states[i], bool(ep.dones[i]))
@@ -135,7 +164,8 @@ class Trainer:
 
     def validate(self, actor: torch.nn.Module | None = None) -> float:
         """Mean SLA satisfaction of the greedy actor on the validation traces."""
-        policy = RelmasPolicy(copy.deepcopy(actor or self.agent.actor), self.encoder, self.config.max_rq)
+        policy = RelmasPolicy(copy.deepcopy(actor or self.agent.actor), self.encoder, self.config.max_rq,
+                              mode=self.config.mode, residual=self.residual)
         return float(np.mean([Simulator(self.table, t, policy, self.scenario.period_s).run().sla_satisfaction for t in self.val_traces]))
 
     def reference_slas(self, names: tuple[str, ...] = ("random",)) -> dict[str, float]:
@@ -154,6 +184,9 @@ class Trainer:
         c = self.config
         from scheduler.policies import get_policy
 
+        if self.residual is not None:  # the zero-initialised residual already is the base policy
+            self.bc_done = True
+            return
         data_s: list[np.ndarray] = []
         data_a: list[np.ndarray] = []
         for _ in range(c.bc_episodes):
@@ -180,7 +213,7 @@ class Trainer:
 
     def _record(self, wall_s: float) -> None:
         val = self.validate()
-        if val > self.best_val:
+        if self.best_actor is None or val > self.best_val + self.config.select_margin:
             self.best_val = val
             self.best_actor = {k: v.detach().clone() for k, v in self.agent.actor.state_dict().items()}
         self.curve.append({
@@ -190,6 +223,10 @@ class Trainer:
             "actor_loss": self.last_losses.get("actor_loss", np.nan), "q_mean": self.last_losses.get("q_mean", np.nan),
             "noise_std": self._noise(), "wall_s": wall_s,
         })
+        if self.output is not None:  # the curve so far, readable while a long run goes on
+            from mascot.io import write_frame
+
+            write_frame(pd.DataFrame(self.curve), self.output.with_suffix(".curve.csv"))
 
     # --- persistence --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -231,7 +268,7 @@ class Trainer:
             raise MascotError("not a RELMAS training checkpoint", path=p)
         if d["scenario"] != asdict(self.scenario) or d["encoder"] != self.encoder.to_dict():
             raise MascotError("the checkpoint was made for another scenario or table", path=p, hint="use the same options, or another -o")
-        same = {k: v for k, v in self.config.to_dict().items() if k not in ("steps", "eval_every", "checkpoint_every", "threads")}
+        same = {k: v for k, v in self.config.to_dict().items() if k not in ("steps", "eval_every", "checkpoint_every", "threads", "max_wall_s")}
         theirs = {k: v for k, v in d["config"].items() if k in same}
         if same != theirs:
             diff = sorted(k for k in same if same[k] != theirs.get(k))
@@ -251,7 +288,7 @@ class Trainer:
             actor.load_state_dict(self.best_actor)
         meta = {"scenario": asdict(self.scenario), "system": self.table.platform.system_name, "updates": self.updates,
                 "best_val_sla": self.best_val, "train_config": self.config.to_dict()}
-        save_policy(self.output, actor, self.encoder, self.config.max_rq, meta)
+        save_policy(self.output, actor, self.encoder, self.config.max_rq, meta, self.config.mode, self.residual)
         curve = pd.DataFrame(self.curve)
         if len(curve):
             write_frame(curve, self.output.with_suffix(".curve.csv"))
@@ -264,14 +301,19 @@ class Trainer:
         t0 = time.perf_counter()
         resumed = self.load_checkpoint() if resume else False
         if not resumed:
-            self.reference_slas(("random", c.teacher) if c.bc_episodes else ("random",))
+            refs = ("random", c.base) if self.residual is not None else (("random", c.teacher) if c.bc_episodes else ("random",))
+            self.reference_slas(refs)
             if c.bc_episodes or c.bc_steps:
                 self.warm_start()
             self._record(0.0)
         last_ckpt = self.updates // max(c.checkpoint_every, 1)
         while self.updates < c.steps:
+            if c.max_wall_s > 0 and time.perf_counter() - t0 > c.max_wall_s:
+                if not self.curve or self.curve[-1]["updates"] != self.updates:
+                    self._record(time.perf_counter() - t0)  # the last actor gets its validation too
+                break
             if self.pending == 0:
-                ep = self._episode(actor_act(lambda s: self.agent.act(s, self._noise(), self.rng)))
+                ep = self._episode(actor_act(lambda s: self.agent.act(s, self._noise(), self.rng), self.codec))
                 if len(self.buffer) < max(c.warmup_transitions, c.ddpg.batch_size):
                     continue
                 self.pending = max(1, int(round(len(ep) * c.updates_per_step)))
