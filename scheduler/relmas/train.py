@@ -336,13 +336,9 @@ class Trainer:
 
 def plot_curve(curve: pd.DataFrame, path: Path, reference: dict[str, float], title: str = "RELMAS") -> Path:
     """Validation SLA (and the training episodes' SLA) against DDPG updates, with reference lines."""
-    import matplotlib
+    from mascot.plotting import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mascot.io import atomic_write
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ax.plot(curve["updates"], curve["val_sla"], marker="o", label="RELMAS (validation)")
     ax.plot(curve["updates"], curve["train_sla"], alpha=0.5, label="training episode (with noise)")
@@ -353,9 +349,7 @@ def plot_curve(curve: pd.DataFrame, path: Path, reference: dict[str, float], tit
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
+    save_png(fig, path)
     return path
 
 
