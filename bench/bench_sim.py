@@ -5,7 +5,10 @@ Without ``--table`` it builds the real relmas6 table of the mixed set with ``hwm
 (analytical backend, disk-cached after the first build); if that is impossible it falls back to a
 synthetic table shaped like the mixed set (7 DAG models of 12-220 layers, µs to ms latencies on
 six SAs of four classes). The trace: the study's mixed workload (10 ms mean Pareto inter-arrival,
-mixed QoS), 10 s long, Ts = 0.1 ms. Target: >= 100,000 SJs/s.
+mixed QoS), 10 s long, Ts = 0.1 ms. Target: >= 100,000 SJs/s, counted honestly: the headline is the
+SJs that executed (the SJs of dropped jobs never run and are reported separately). The timed
+run is the whole ``Simulator.run()``: the compiled FCFS-H loop and the result assembly.
+Run it on one quiet core for figures to compare: ``taskset -c 0 python bench/bench_sim.py --repeat 5``.
 """
 
 from __future__ import annotations
@@ -136,8 +139,10 @@ def main() -> None:
     mode = "fused compiled loop" if sim.fused_run else f"policy time {s['decision_time_total_s']:.3f} s"
     print(f"SLA satisfaction {s['sla_satisfaction']:.3f}; {mode}; wall {wall:.3f} s, CPU {cpu:.3f} s "
           f"(median of {len(walls)} runs)")
-    print(f"sub-jobs simulated per second: {s['sj_run'] / wall:,.0f} per wall-clock s, {s['sj_run'] / cpu:,.0f} per CPU s"
-          "  (target >= 100,000; CPU time is the fair figure on a shared machine)")
+    print(f"EXECUTED sub-jobs simulated per second: {s['sj_run'] / wall:,.0f} per wall-clock s, "
+          f"{s['sj_run'] / cpu:,.0f} per CPU s  (target >= 100,000; CPU time is the fair figure on a shared machine)")
+    print(f"all sub-jobs of the trace (incl. {s['sj_total'] - s['sj_run']:,} of dropped jobs, never run) per second: "
+          f"{s['sj_total'] / wall:,.0f} per wall-clock s, {s['sj_total'] / cpu:,.0f} per CPU s")
     if args.magma_periods:
         bench_magma(table, trace, args.period_ms * 1e-3, args.magma_periods, (100, 100))
 

@@ -11,8 +11,10 @@ every policy at 0 % or 100 % SLA satisfaction (FCFS-H near the middle at medium 
 * trace durations: light 0.125 s, heavy 1 s, mixed 0.5 s (~50-130 jobs per trace; ``--duration-scale``
   lengthens them), 3 seeds per scenario;
 * MAGMA in the study: population 10 × 5 generations by default (``--magma-budget`` changes it).
-  The paper's 100 × 100 (10,000 forecasts per period) costs ~0.1-0.5 s per period here (see
-  ``bench/bench_sim.py --magma``): affordable for a few periods, not for every period of 27 traces.
+  The paper's 100 × 100 (10,000 forecasts per period) costs ~0.15-0.2 s per period here at
+  RQ ≈ 105-120 (``bench/bench_sim.py --magma-periods 20``): one full scenario runs in minutes
+  (mixed / medium, seed 0: 1,545 policy calls, ~6 min on one loaded core, with
+  ``mascot simulate --policy magma --magma-budget 100x100``), every period of 27 traces does not.
 
 A workload is a set name (``light``, ``heavy``, ``mixed``) or a ``+``-joined model list
 (``squeezenet+kws``, uniform mix, 1 s long unless configured). Each run's trace is drawn with ``workloads.traces.generate_trace`` from the run's seed, so all

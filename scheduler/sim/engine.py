@@ -169,7 +169,6 @@ class Simulator:
 
         flat_g, ptr_g = table_pred_flat(self.table)
         counters = np.zeros(3, dtype=np.int64)
-        pos = np.empty(self.jobs.n_sj, dtype=np.int64)
         self.n_running = int(
             simulate_fcfs(
                 self.period_s, self.skip_idle, self.capacity_gbps, np.ascontiguousarray(self.jobs.arrival_s, dtype=float),
@@ -178,7 +177,7 @@ class Simulator:
                 self.s_period, self.s_asg, self.s_rank, self._lat, self._bw, self._en,
                 np.ascontiguousarray(self.table.solo_lat_s), self._succ_ptr, self._succ_flat, ptr_g, flat_g,
                 self.run_sj, self.run_rem, self.run_bw, self.busy_s, self.acc, self.log, self.log_n,
-                self.by_rank, self.sa_ptr, self.sa_items, self.head, self._rq_buf, pos, counters,
+                self.by_rank, self.sa_ptr, self.sa_items, self.head, counters,
             )
         )
         self.k = int(counters[2])
@@ -242,26 +241,14 @@ class Simulator:
             # something could start now if an SA is idle and some waiting SJ is ready
             if (self.run_sj < 0).any() and (self.s_npred[self.rq] == 0).any():
                 return self.k
-            demand = float(self.run_bw.sum())
-            rate = 1.0 if demand <= self.capacity_gbps else self.capacity_gbps / demand
-            tf = self.t + float(self.run_rem[self.run_sj >= 0].min()) / rate
-            K = int(math.floor(tf / Ts))
-            if K * Ts >= tf:
-                K -= 1
+            _, rate, mn, _ = kernels.contention(self.M, self.capacity_gbps, self.run_sj, self.run_bw, self.run_rem)
+            K = kernels.floor_boundary_before(self.t + mn / rate, Ts)
         else:
             K = INF
         if self.next_job < self.jobs.n_jobs:  # a new job brings ready SJs
-            a = float(self.jobs.arrival_s[self.next_job])
-            ka = int(math.ceil(a / Ts))
-            if ka * Ts < a:
-                ka += 1
-            K = min(K, ka)
+            K = min(K, kernels.ceil_boundary(float(self.jobs.arrival_s[self.next_job]), Ts))
         if len(self.active):
-            d = float(self._j_deadline[self.active].min())
-            kd = int(math.ceil(d / Ts))
-            if kd * Ts < d:
-                kd += 1
-            K = min(K, kd)
+            K = min(K, kernels.ceil_boundary(float(self._j_deadline[self.active].min()), Ts))
         return K if K < INF else self.k
 
     def _advance_to(self, K: int) -> None:
@@ -281,11 +268,7 @@ class Simulator:
             return None
         if self.n_running == 0 and len(self.active) == 0:
             # idle system: jump to the first period boundary at or after the next arrival
-            a = float(jobs.arrival_s[self.next_job])
-            k = int(math.ceil(a / self.period_s))
-            if k * self.period_s < a:
-                k += 1
-            self.k = max(self.k, k)
+            self.k = max(self.k, kernels.ceil_boundary(float(jobs.arrival_s[self.next_job]), self.period_s))
         t = self.k * self.period_s
         self.t = t
         hi = int(np.searchsorted(jobs.arrival_s, t, side="right"))

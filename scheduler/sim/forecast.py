@@ -6,8 +6,9 @@ without new arrivals. Two implementations share the same rules as the engine:
 * :meth:`scheduler.sim.engine.Simulator.forecast`: the real engine on a cloned state (exact, one
   candidate at a time);
 * :class:`BatchForecaster`: ``P`` candidates at once on the period's compact problem (the ``R``
-  RQ entries + the SJs running now, precedence as CSR): a numba kernel replays the engine's event
-  loop for each candidate (``finish_times``); ``finish_times_numpy`` is the same in numpy
+  RQ entries + the SJs running now, precedence as CSR): a numba kernel runs the engine's own
+  event loop (:func:`scheduler.sim.kernels.run_period`) for each candidate (``finish_times``,
+  :mod:`scheduler.sim.forecast_kernel`); ``finish_times_numpy`` is the same in numpy
   lock-step over the population (every step dispatches the idle SAs of every candidate and jumps
   to its next finish), kept as a reference. This is what makes MAGMA's 10,000 forecasts per
   period affordable. Tests check both against the exact engine.

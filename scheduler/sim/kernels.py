@@ -9,6 +9,11 @@ plain numpy-and-loops Python: with numba installed they are compiled (``cache=Tr
 first process pays the compile time); without it they run as ordinary Python, slowly but with
 identical results.
 
+One copy of each rule: the fused FCFS-H loop and the batch forecast call :func:`run_period`
+(the only place where SJs start and finish) and :func:`contention` (the DRAM sharing rule); the
+helpers marked ``inline="always"`` are inlined by numba into their callers, so sharing them costs
+no call (nor the reference counting of a call's array arguments) in the hot loops.
+
 State layout (all indexed by int): per SJ ``s_state`` (0 waiting, 1 running, 2 done, 3 dropped),
 ``s_npred`` (unfinished predecessors), ``s_sa``, ``s_start``, ``s_end``; per job ``j_status``
 (0 pending, 1 active, 2 hit, 3 late, 4 dropped), ``j_left`` (SJs not finished), ``j_finish``;
@@ -35,7 +40,25 @@ except ImportError:  # pragma: no cover - exercised only where numba is absent
 EPS_S = 1e-13  # finishes closer than this (× rate) are simultaneous
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def ceil_boundary(x, Ts):
+    """The first period boundary ``k`` with ``k * Ts >= x`` (robust to ``x / Ts`` rounding down)."""
+    k = int(np.ceil(x / Ts))
+    if k * Ts < x:
+        k += 1
+    return k
+
+
+@njit(cache=True, inline="always")
+def floor_boundary_before(x, Ts):
+    """The last period boundary ``K`` with ``K * Ts < x``."""
+    K = int(np.floor(x / Ts))
+    if K * Ts >= x:
+        K -= 1
+    return K
+
+
+@njit(cache=True, inline="always")
 def drop_job(j, s_state, j_status, j_base, j_nl):
     """Mark job ``j`` dropped and its waiting SJs dropped (running SJs finish normally)."""
     j_status[j] = 4
@@ -45,27 +68,33 @@ def drop_job(j, s_state, j_status, j_base, j_nl):
             s_state[s] = 3
 
 
-@njit(cache=True)
-def build_rq(active, j_deadline, j_base, j_nl, s_state, out, j_skip):
-    """Waiting SJs of ``active`` jobs into ``out``, by (deadline, job, layer); returns the count.
+@njit(cache=True, inline="always")
+def first_waiting(j, j_base, j_nl, s_state, j_skip):
+    """First waiting SJ of job ``j`` (its end ``b + j_nl[j]`` if none); advances ``j_skip[j]``.
 
     ``j_skip[j]`` counts the job's leading SJs known not to be waiting (they never wait again),
-    so finished prefixes of long models are not rescanned every period."""
+    so the finished prefixes of long models are not rescanned every period."""
+    b = j_base[j]
+    e = b + j_nl[j]
+    s = b + j_skip[j]
+    while s < e and s_state[s] != 0:
+        s += 1
+    j_skip[j] = s - b
+    return s
+
+
+@njit(cache=True)
+def build_rq(active, j_deadline, j_base, j_nl, s_state, out, j_skip):
+    """Waiting SJs of ``active`` jobs into ``out``, by (deadline, job, layer); returns the count."""
     order = np.argsort(j_deadline[active], kind="mergesort")
     n = 0
     for oi in range(len(order)):
         j = active[order[oi]]
-        b = j_base[j]
-        e = b + j_nl[j]
-        s = b + j_skip[j]
-        while s < e and s_state[s] != 0:
-            s += 1
-        j_skip[j] = s - b
-        while s < e:
+        e = j_base[j] + j_nl[j]
+        for s in range(first_waiting(j, j_base, j_nl, s_state, j_skip), e):
             if s_state[s] == 0:
                 out[n] = s
                 n += 1
-            s += 1
     return n
 
 
@@ -99,49 +128,34 @@ def apply_order(rq, sa, order, k, M, s_period, s_asg, s_rank, by_rank, sa_ptr, s
         fill[m] += 1
 
 
-@njit(cache=True)
-def _dispatch(m, now, by_rank, sa_ptr, sa_items, head, s_state, s_npred, sj_job, j_status, j_deadline, j_base, j_nl):
-    """Highest-priority ready SJ of SA ``m``'s queue (dropping overdue jobs on the way), or -1."""
-    i = head[m]
-    stop = sa_ptr[m + 1]
-    while i < stop and s_state[by_rank[sa_items[i]]] != 0:
-        i += 1
-    head[m] = i
-    while i < stop:
-        s = by_rank[sa_items[i]]
-        if s_state[s] == 0 and s_npred[s] == 0:
-            j = sj_job[s]
-            if j_status[j] != 1:
-                s_state[s] = 3
-            elif j_deadline[j] <= now:
-                drop_job(j, s_state, j_status, j_base, j_nl)
-            else:
-                return s
-        i += 1
-    return -1
-
-
-@njit(cache=True)
-def _start_on_idle_sas(
-    t, M, by_rank, sa_ptr, sa_items, head, s_state, s_npred, s_start, s_sa, sj_job, sj_glayer,
-    j_status, j_deadline, j_base, j_nl, lat, bw, en, run_sj, run_rem, run_bw, acc,
-):
-    """Start, on every idle SA, its next dispatchable SJ at time ``t``; returns how many started."""
-    started = 0
+@njit(cache=True, inline="always")
+def contention(M, cap, run_sj, run_bw, run_rem):
+    """The shared-DRAM state of the running SJs: (demand GB/s, common progress rate, remaining
+    unstalled time of the SJ that finishes first, its SA). Over capacity every running SJ
+    progresses at capacity / demand (the issue's contention rule); the engine, the fused loop
+    and the batch forecast all step time with this one function, so they agree to the bit."""
+    demand = 0.0
     for m in range(M):
-        if run_sj[m] < 0:
-            s = _dispatch(m, t, by_rank, sa_ptr, sa_items, head, s_state, s_npred, sj_job, j_status, j_deadline, j_base, j_nl)
-            if s >= 0:
-                g = sj_glayer[s]
-                s_state[s] = 1
-                s_start[s] = t
-                s_sa[s] = m
-                run_sj[m] = s
-                run_rem[m] = lat[g, m]
-                run_bw[m] = bw[g, m]
-                acc[0] += en[g, m]
-                started += 1
-    return started
+        if run_sj[m] >= 0:
+            demand += run_bw[m]
+    rate = 1.0 if demand <= cap else cap / demand
+    mn = np.inf
+    first = -1
+    for m in range(M):
+        if run_sj[m] >= 0 and run_rem[m] < mn:
+            mn = run_rem[m]
+            first = m
+    return demand, rate, mn, first
+
+
+@njit(cache=True, inline="always")
+def _log_dram(log, log_n, t0, t1, demand, rate):
+    n = log_n[0]
+    log[n, 0] = t0
+    log[n, 1] = t1
+    log[n, 2] = demand
+    log[n, 3] = rate
+    log_n[0] = n + 1
 
 
 @njit(cache=True)
@@ -153,27 +167,51 @@ def run_period(
     run_sj, run_rem, run_bw, busy, acc, log, log_n,
 ):
     """Advance from ``t`` to ``end``. ``acc`` = [dynamic energy pJ, DRAM GB moved]; ``log_n[0]``
-    counts DRAM-log rows written to ``log`` (only when ``log_n[1]`` is 1). Returns SJs running."""
+    counts DRAM-log rows written to ``log`` (only when ``log_n[1]`` is 1). Returns SJs running.
+
+    ``succ_ptr`` / ``succ_flat`` list each global layer's successors as offsets from its job's
+    first SJ (``j_base``); the batch forecast reuses this kernel on a compact per-period state
+    whose "layers" are the RQ entries themselves (:mod:`scheduler.sim.forecast_kernel`)."""
     record = log_n[1] == 1
     n_running = 0
     for m in range(M):
         if run_sj[m] >= 0:
             n_running += 1
-    n_running += _start_on_idle_sas(
-        t, M, by_rank, sa_ptr, sa_items, head, s_state, s_npred, s_start, s_sa, sj_job, sj_glayer,
-        j_status, j_deadline, j_base, j_nl, lat, bw, en, run_sj, run_rem, run_bw, acc)
-    while n_running > 0:
-        demand = 0.0
+    while True:
+        # every idle SA starts its highest-priority ready SJ (jobs past their deadline are dropped
+        # on the way); written out here, not as a helper: this is the innermost loop
         for m in range(M):
             if run_sj[m] >= 0:
-                demand += run_bw[m]
-        rate = 1.0 if demand <= cap else cap / demand
-        mn = np.inf
-        first = -1
-        for m in range(M):
-            if run_sj[m] >= 0 and run_rem[m] < mn:
-                mn = run_rem[m]
-                first = m
+                continue
+            i = head[m]
+            stop = sa_ptr[m + 1]
+            while i < stop and s_state[by_rank[sa_items[i]]] != 0:
+                i += 1
+            head[m] = i
+            while i < stop:
+                s = by_rank[sa_items[i]]
+                i += 1
+                if s_state[s] != 0 or s_npred[s] != 0:
+                    continue
+                j = sj_job[s]
+                if j_status[j] != 1:
+                    s_state[s] = 3
+                elif j_deadline[j] <= t:
+                    drop_job(j, s_state, j_status, j_base, j_nl)
+                else:
+                    g = sj_glayer[s]
+                    s_state[s] = 1
+                    s_start[s] = t
+                    s_sa[s] = m
+                    run_sj[m] = s
+                    run_rem[m] = lat[g, m]
+                    run_bw[m] = bw[g, m]
+                    acc[0] += en[g, m]
+                    n_running += 1
+                    break
+        if n_running == 0:
+            return 0
+        demand, rate, mn, first = contention(M, cap, run_sj, run_bw, run_rem)
         dt = mn / rate
         if t + dt > end:
             work = (end - t) * rate
@@ -181,12 +219,7 @@ def run_period(
                 if run_sj[m] >= 0:
                     run_rem[m] -= work
             if record and end > t:
-                n = log_n[0]
-                log[n, 0] = t
-                log[n, 1] = end
-                log[n, 2] = demand
-                log[n, 3] = rate
-                log_n[0] = n + 1
+                _log_dram(log, log_n, t, end, demand, rate)
             acc[1] += demand * rate * (end - t)
             return n_running
         for m in range(M):
@@ -194,12 +227,7 @@ def run_period(
                 run_rem[m] -= mn
         run_rem[first] = 0.0
         if record and dt > 0:
-            n = log_n[0]
-            log[n, 0] = t
-            log[n, 1] = t + dt
-            log[n, 2] = demand
-            log[n, 3] = rate
-            log_n[0] = n + 1
+            _log_dram(log, log_n, t, t + dt, demand, rate)
         acc[1] += demand * rate * dt
         t = t + dt
         tol = EPS_S * rate
@@ -223,10 +251,6 @@ def run_period(
                 g = sj_glayer[s]
                 for p in range(succ_ptr[g], succ_ptr[g + 1]):
                     s_npred[base + succ_flat[p]] -= 1
-        n_running += _start_on_idle_sas(
-            t, M, by_rank, sa_ptr, sa_items, head, s_state, s_npred, s_start, s_sa, sj_job, sj_glayer,
-            j_status, j_deadline, j_base, j_nl, lat, bw, en, run_sj, run_rem, run_bw, acc)
-    return 0
 
 
 @njit(cache=True)

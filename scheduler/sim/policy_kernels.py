@@ -1,6 +1,7 @@
 """Compiled inner loops of the baseline policies (numba; plain Python without it).
 
-* :func:`earliest_finish`: FCFS-H / PREMA-H's SA heuristic (earliest estimated finish);
+* :func:`earliest_finish`: FCFS-H / PREMA-H's SA heuristic (earliest estimated finish), its
+  per-SJ step :func:`best_sa` shared with the fused FCFS-H loop;
 * :func:`order_by_key`: a stable order and the priorities that realise it;
 * :func:`herald_assign`: Herald's preferred-SA assignment and load balancing.
 """
@@ -10,6 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from scheduler.sim.kernels import njit
+
+
+@njit(cache=True, inline="always")
+def best_sa(avail, ready_s, lat, g):
+    """The SA on which layer ``g`` would finish first when it can start at ``ready_s`` and SA
+    ``m`` is free from ``avail[m]``: (that finish time, the SA; ties: the lowest index)."""
+    best = np.inf
+    bm = 0
+    for m in range(lat.shape[1]):
+        a = avail[m]
+        f = (a if a > ready_s else ready_s) + lat[g, m]
+        if f < best:
+            best = f
+            bm = m
+    return best, bm
 
 
 @njit(cache=True)
@@ -34,14 +50,7 @@ def earliest_finish(order, now, busy, lat, glayer, pred_ptr, pred_pos):
             e = est[pred_pos[p]]
             if e > rt:
                 rt = e
-        best = np.inf
-        bm = 0
-        for m in range(M):
-            a = avail[m]
-            f = (a if a > rt else rt) + lat[glayer[i], m]
-            if f < best:
-                best = f
-                bm = m
+        best, bm = best_sa(avail, rt, lat, glayer[i])
         sa[i] = bm
         est[i] = best
         avail[bm] = best
