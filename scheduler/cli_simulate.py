@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from mascot.cli_lists import split_list
 from mascot.errors import MascotError
 
 
@@ -20,16 +21,9 @@ def register(app: typer.Typer) -> None:
     app.command("compare", help="The RELMAS study: workload sets × QoS levels × policies (+ DRAM sweep).")(compare)
 
 
-def _split(text: str, option: str) -> list[str]:
-    items = [t.strip() for t in text.split(",")]
-    if not items or any(not t for t in items):
-        raise MascotError(f"{option} {text!r} has an empty entry", hint=f"write {option} a,b,c (comma-separated)")
-    return items
-
-
 def _floats(text: str, option: str) -> list[float]:
     out = []
-    for item in _split(text, option):
+    for item in split_list(text, option):
         try:
             v = float(item)
         except ValueError:
@@ -150,12 +144,12 @@ def compare(
     from scheduler.policies import get_policy
     from scheduler.table import load_sim_table
 
-    wl = _split(workloads, "--workloads")
-    q = _split(qos, "--qos")
+    wl = split_list(workloads, "--workloads")
+    q = split_list(qos, "--qos")
     bad_q = [x for x in q if x not in ex.QOS_ORDER]
     if bad_q:
         raise MascotError(f"--qos: unknown levels {bad_q}", hint="use low, medium, high")
-    pols = _split(policies, "--policies")
+    pols = split_list(policies, "--policies")
     for p in pols:
         get_policy(p)  # fail early on unknown names
     if seeds < 1:
@@ -168,7 +162,7 @@ def compare(
         cfg = replace(cfg, medium_qos_factor=_floats(str(qos_factor), "--qos-factor")[0])
     if interarrival_ms:
         rates = dict(cfg.mean_interarrival_s)
-        for item in _split(interarrival_ms, "--interarrival-ms"):
+        for item in split_list(interarrival_ms, "--interarrival-ms"):
             name, eq, val = item.partition("=")
             if not eq:  # a bare number applies to every workload
                 for w in wl:

@@ -177,13 +177,9 @@ def normalised_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
 
 def plot_sla_bars(df: pd.DataFrame, path: str | Path) -> Path:
     """Fig. 3: one panel per workload set, QoS levels on x, one bar per policy."""
-    import matplotlib
+    from mascot.plotting import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mascot.io import atomic_write
-
+    plt = pyplot()
     tab = sla_table(df)
     workloads = list(dict.fromkeys(tab["workload"]))
     policies = [c for c in tab.columns if c not in ("workload", "qos")]
@@ -200,21 +196,15 @@ def plot_sla_bars(df: pd.DataFrame, path: str | Path) -> Path:
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("SLA satisfaction rate (%)")
     axes[0][-1].legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=130))
-    plt.close(fig)
+    save_png(fig, path, dpi=130)
     return Path(path)
 
 
 def plot_sweep(sweep: pd.DataFrame, path: str | Path) -> Path:
     """Fig. 4: normalised SLA satisfaction vs DRAM bandwidth, one line per policy."""
-    import matplotlib
+    from mascot.plotting import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mascot.io import atomic_write
-
+    plt = pyplot()
     norm = normalised_sweep(sweep).set_index("policy")
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for p, row in norm.iterrows():
@@ -223,7 +213,5 @@ def plot_sweep(sweep: pd.DataFrame, path: str | Path) -> Path:
     ax.set_ylabel("SLA rate, % of the policy's best")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=130))
-    plt.close(fig)
+    save_png(fig, path, dpi=130)
     return Path(path)

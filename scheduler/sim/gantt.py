@@ -11,13 +11,9 @@ from scheduler.sim.metrics import SimResult
 
 def plot_gantt(result: SimResult, path: str | Path, max_sjs: int = 5000) -> Path:
     """Write a PNG; stalled time is hatched. Only the first ``max_sjs`` SJs are drawn."""
-    import matplotlib
+    from mascot.plotting import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mascot.io import atomic_write
-
+    plt = pyplot()
     sch = result.schedule.head(max_sjs)
     names = result.per_sa["name"].tolist()
     models = sorted(sch["model"].unique()) if len(sch) else []
@@ -40,7 +36,5 @@ def plot_gantt(result: SimResult, path: str | Path, max_sjs: int = 5000) -> Path
     handles = [plt.Rectangle((0, 0), 1, 1, color=colour[m]) for m in models]
     if handles:
         ax.legend(handles, models, fontsize=7, loc="upper right", ncol=min(len(models), 4))
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
+    save_png(fig, path)
     return Path(path)
