@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # pytest workers: 2 on the 2-core CI machine
 JOBS   ?= 2
 
-.PHONY: venv demo test test-all bench clean zoo
+.PHONY: venv demo test test-all bench clean clean-numba zoo
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,5 +37,10 @@ zoo: $(STAMP)
 	$(PY) -m pip install --quiet --no-deps pytorchcv
 	$(VENV)/bin/mascot models build-zoo
 
-clean:
+# numba's on-disk cache (cache=True) is invalidated only when a kernel's own file changes: after editing a
+# helper kernel that others inline (scheduler/sim/kernels.py), drop the compiled copies
+clean-numba:
+	find . -path ./$(VENV) -prune -o \( -name '*.nbi' -o -name '*.nbc' \) -exec rm -f {} +
+
+clean: clean-numba
 	rm -rf $(VENV) .pytest_cache build *.egg-info
