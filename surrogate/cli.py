@@ -48,6 +48,7 @@ def train_cmd(
     timeout: float = typer.Option(None, "--timeout", help="Optuna time limit per target in seconds."),
     threads: int = typer.Option(2, "--threads", help="XGBoost threads."),
     max_trees: int = typer.Option(600, "--max-trees", help="Cap on trees per target (file size, speed)."),
+    max_depth: int = typer.Option(10, "--max-depth", help="Deepest tree Optuna may pick (prediction speed)."),
     seed: int = typer.Option(0, "--seed", help="Split and tuning seed."),
     name: str = typer.Option(None, "--name", help="Model name (default: the folder name)."),
 ) -> None:
@@ -55,8 +56,11 @@ def train_cmd(
     from surrogate.dataset import load_dataset
     from surrogate.model import TrainConfig, dataset_info, train
 
+    if max_depth < 5:
+        raise MascotError(f"--max-depth must be at least 5 (Optuna searches depths 5..max), got {max_depth}")
     df = load_dataset(data)
-    cfg = TrainConfig(trials=trials, n_threads=threads, seed=seed, max_trees=max_trees, timeout_s_per_target=timeout)
+    cfg = TrainConfig(trials=trials, n_threads=threads, seed=seed, max_trees=max_trees, max_depth=max_depth,
+                      timeout_s_per_target=timeout)
 
     def report(target: str, trial: int, rmse: float) -> None:
         err_console.print(f"  {target}: trial {trial} val rmse(log) {rmse:.4f}")

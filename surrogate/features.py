@@ -17,24 +17,31 @@ Two record builders turn objects into flat columns:
 
 :func:`feature_matrix` turns a frame of both into the model input (columns :data:`FEATURES`, all
 numpy, vectorised). Logs are base 2; ``eff_<dim>_<x|y>`` is ``d / (ceil(d / pe) × pe)``, the
-fraction of the array a dimension fills when it is spread over X or Y. :data:`FEATURE_VERSION`
+fraction of the array a dimension fills when it is spread over X or Y.
+
+Version 3 adds the analytical model's own cheap quantities: the best spatial assignment the
+Table-1 dataflows allow (``log2_util_macs``, ``util_share``, which dims sit on the array, enumerated
+jointly as the mapper does: ``exact_spatial_macs``), the compute cycles it gives (or the
+vector-layer closed form of :mod:`hwmodel.vector_cost`: ``log2_spatial_cycles``), the DRAM
+re-sends of the weights it implies, and floors for energy and DRAM bytes. Each target is learned
+relative to one of them (:data:`OFFSET_FEATURES`): cycles / spatial cycles is 1 for almost every
+Simba mapping, so the trees only model what the floor misses. :data:`FEATURE_VERSION`
 changes whenever the list or a definition changes, so a model file made for other features is
 refused (:mod:`surrogate.model`).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from hwmodel.mapspace import divisors
 from hwmodel.spec import AcceleratorSpec
+from surrogate.spatial import _best_divisor, _best_pair, _unique_int_rows, exact_spatial_macs
 from workloads.layer import Layer
 
-FEATURE_VERSION = "2"
+FEATURE_VERSION = "3"
 DRAM_UNLIMITED_WORDS_PER_CYCLE = 65536.0  # stands for "no DRAM limit" in log features
 LAYER_COLUMNS: tuple[str, ...] = (
     "kind", "N", "C", "M", "R", "S", "P", "Q", "stride_h", "stride_w", "dilation_h", "dilation_w", "groups",
@@ -70,7 +77,18 @@ FEATURES: tuple[str, ...] = (
     "eff_Mg_4", "eff_Cg_4", "eff_Mg_xy", "eff_Cg_S_y", "eff_Q_M_x",
     *(f"div_{d}_{a}" for d in ("Cg", "Mg", "P", "Q") for a in ("x", "y")),
     "div_QM_x", "div_CM_x", "div_SCM_y", "div_C_4", "div_M_4", "util_rs", "util_ws", "log2_div_cycles",
+    "log2_util_macs", "util_share", "log2_spatial_cycles", "log2_energy_floor_pj",
+    "log2_array_q", "log2_array_s", "log2_array_c", "log2_array_m", "log2_weight_refetch", "log2_weight_dram_words",
+    "log2_dram_read_floor_bytes", "log2_dram_write_floor_bytes",
 )
+# the log2 feature each target is learned relative to (the model learns log(target / 2**feature)):
+# cost-model floors that carry most of the variance, so the trees only learn the mapper's residual
+OFFSET_FEATURES: dict[str, str] = {
+    "cycles": "log2_spatial_cycles",
+    "energy_pj": "log2_energy_floor_pj",
+    "dram_read_bytes": "log2_dram_read_floor_bytes",
+    "dram_write_bytes": "log2_dram_write_floor_bytes",
+}
 
 
 def layer_record(layer: Layer) -> dict[str, Any]:
@@ -231,42 +249,58 @@ def feature_matrix(df: Any) -> np.ndarray:
     f["eff_Q_M_x"] = _eff(q * mg, pe_x)
     mac = kind != "vector"
     as_int = lambda v: np.where(mac, np.maximum(v, 1), 1).astype(np.int64)  # noqa: E731
-    div = divisor_features(as_int(cg), as_int(mg), as_int(p), as_int(q), as_int(s),
-                           pe_x.astype(np.int64), pe_y.astype(np.int64))
-    f.update(div)
     rs = dataflow == "row_stationary"
+    # the divisor features depend on (Cg, Mg, P, Q, S, PE array, dataflow) only: computed once per
+    # distinct combination (one sort), tables and data sets repeat them a lot
+    key_cols = np.stack([as_int(cg), as_int(mg), as_int(p), as_int(q), as_int(s), pe_x.astype(np.int64),
+                         pe_y.astype(np.int64), rs.astype(np.int64), mpp.astype(np.int64)], axis=1)
+    uk, inv = _unique_int_rows(key_cols)
+    kc = [uk[:, j] for j in range(uk.shape[1])]
+    div_u = divisor_features(*kc[:7])
+    spatial = exact_spatial_macs(kc[0], kc[1], kc[4], kc[3], kc[2], kc[5], kc[6], np.where(kc[7] > 0, kc[8], 1),
+                                 kc[7].astype(bool))
+    for j, name in enumerate(("used", "sp_q", "sp_s", "sp_c", "sp_m")):
+        div_u[name] = spatial[:, j]
+    div = {k: v[inv] for k, v in div_u.items()}
+    used = div.pop("used")
+    sp = {k: div.pop(f"sp_{k}") for k in ("q", "s", "c", "m")}
+    for k, v in sp.items():
+        f[f"log2_array_{k}"] = _log2(v)
+    # row stationary: the weights bypass the global buffer, so DRAM re-sends them once per output
+    # row and per Q tile not on the array; weight stationary: once per layer (kept in the PEs)
+    refetch = np.where(rs, p * np.ceil(q / np.maximum(sp["q"], 1.0)), 1.0)
+    f["log2_weight_refetch"] = _log2(refetch)
+    f["log2_weight_dram_words"] = _log2(weights / np.maximum(groups, 1.0) * refetch * groups)
+    f.update(div)
     util = np.where(rs, div["util_rs"], div["util_ws"])
     f["log2_div_cycles"] = _log2(macs / (units / np.maximum(mpp, 1.0) * np.maximum(util, 1e-6)))
+    # the mapper's own best spatial utilisation (MAC units in use), see exact_spatial_macs
+    used = np.minimum(np.maximum(used, 1.0), units)
+    f["log2_util_macs"] = np.log2(used)
+    f["util_share"] = used / units
+    # vector layers: the closed form of hwmodel.vector_cost (ops on the lanes, operands streamed
+    # through the global buffer, which may throttle); MAC layers: MACs / busy MAC units
+    v_in, v_out = np.maximum(inputs, 1.0), np.maximum(outputs, 1.0)
+    v_ops = np.maximum(np.maximum(vops, v_out), 1.0)
+    raw_glb_bw = _num(df, "hw_glb_bw")
+    v_cycles = np.maximum(np.ceil(v_ops / lanes), np.where(raw_glb_bw > 0, np.ceil((v_in + v_out) / np.maximum(raw_glb_bw, 1e-9)), 0.0))
+    f["log2_spatial_cycles"] = np.where(mac, _log2(macs / used), _log2(v_cycles))
+    # energy floor: every MAC with one inner access per operand plus compulsory DRAM traffic;
+    # vector layers: one op per element plus streaming through DRAM and the global buffer
+    mac_pj, dram_pj = f["mac_pj"], f["dram_pj"]
+    inner_pj = f["inner_weight_pj"] + f["inner_input_pj"] + f["inner_output_pj"]
+    glb_pj = f["glb_read_pj"] + f["glb_write_pj"]
+    e_mac = macs * (mac_pj + inner_pj) + compulsory_words * dram_pj
+    e_vec = v_ops * mac_pj + (v_in + weights + v_out) * dram_pj + (v_in + v_out) * glb_pj
+    f["log2_energy_floor_pj"] = _log2(np.where(mac, e_mac, e_vec))
+    bytes_per_word = bits / 8.0
+    f["log2_dram_read_floor_bytes"] = _log2((weights + np.where(mac, inputs, v_in)) * bytes_per_word)
+    f["log2_dram_write_floor_bytes"] = _log2(np.where(mac, outputs, v_out) * bytes_per_word)
     # fill float32 directly: the same per-element cast as column_stack(...).astype, without the float64 copy
     out = np.empty((len(kind), len(FEATURES)), dtype=np.float32)
     for j, name in enumerate(FEATURES):
         out[:, j] = f[name]
     return out
-
-
-@lru_cache(maxsize=65536)
-def _best_divisor(n: int, cap: int) -> int:
-    """The largest divisor of ``n`` that is at most ``cap`` (1 when ``cap`` < 1 is impossible: 0)."""
-    if cap < 1:
-        return 0
-    if n <= cap:
-        return n
-    return max(d for d in divisors(n) if d <= cap)
-
-
-@lru_cache(maxsize=65536)
-def _best_pair(a: int, b: int, cap: int) -> int:
-    """The largest ``da × db <= cap`` with ``da | a`` and ``db | b`` (two dims sharing one array axis)."""
-    if cap < 1:
-        return 0
-    best = 1
-    for da in divisors(a):
-        if da > cap:
-            break
-        best = max(best, da * _best_divisor(b, cap // da))
-        if best == cap:
-            break
-    return best
 
 
 def _apply_unique(fn: Any, *cols: np.ndarray) -> np.ndarray:

@@ -8,6 +8,9 @@ A model folder (``MODEL/``) holds:
 * ``<target>.json.gz`` - the XGBoost booster of each target in XGBoost's own JSON format, gzipped
   (4× smaller: the shipped default stays a few MB; a plain ``<target>.json`` loads too);
 * ``metadata.json`` - ``format``, ``feature_version`` and the ``features`` list, ``targets``,
+  ``offsets`` (per target, the log2 feature it is learned relative to: a booster predicts
+  ``log(y) - ln 2 × feature``, see :func:`target_offsets`), ``vector_rows`` (``closed_form``:
+  vector layers are predicted by their offsets alone, the boosters learn the MAC layers),
   ``ranges`` (min/max of the hardware parameters and layer sizes seen in training), ``backend``
   (the backend imitated, its version and objective), ``spec_hash`` (content hash of each Table-1
   class the data was generated around), ``dataset`` (rows, plan), ``params`` (the Optuna-tuned
@@ -36,7 +39,7 @@ import pandas as pd
 from mascot.errors import MascotError
 from mascot.io import atomic_write_bytes, atomic_write_json
 from surrogate import metrics
-from surrogate.features import FEATURE_VERSION, FEATURES, feature_matrix, range_values
+from surrogate.features import FEATURE_VERSION, FEATURES, OFFSET_FEATURES, feature_matrix, range_values
 
 FORMAT_VERSION = 1
 MODEL_TARGETS: tuple[str, ...] = ("cycles", "energy_pj", "dram_read_bytes", "dram_write_bytes")
@@ -84,6 +87,43 @@ def to_log(y: np.ndarray) -> np.ndarray:
 
 def from_log(z: np.ndarray) -> np.ndarray:
     return np.exp(np.asarray(z, dtype=np.float64))
+
+
+_LN2 = float(np.log(2.0))
+_IS_VECTOR = FEATURES.index("is_vector")
+VECTOR_CLOSED_FORM = "closed_form"
+
+
+def _closed_form_rows(x: np.ndarray, metadata: dict[str, Any]) -> np.ndarray | None:
+    """Rows predicted by their analytical floor alone (vector layers, when the model says so), or None.
+
+    Why: a vector layer's cost is a closed form (:mod:`hwmodel.vector_cost`) that its offsets
+    already reproduce (cycles and DRAM bytes exactly, energy within a block's rounding); leaving
+    them to trees shared with the MAC layers added up to ±40 % of noise on held-out pooling layers.
+    """
+    if metadata.get("vector_rows") != VECTOR_CLOSED_FORM:
+        return None
+    return x[:, _IS_VECTOR] == 1.0
+
+
+def _add_offset(z: np.ndarray, off: np.ndarray | None, closed: np.ndarray | None) -> np.ndarray:
+    """Booster margins (float32) → natural-log predictions: closed-form rows get 0, then the offset."""
+    if off is None:
+        return z
+    z = z.astype(np.float64)
+    if closed is not None:
+        z = np.where(closed, 0.0, z)
+    return z + off
+
+
+def target_offsets(x: np.ndarray, offsets: dict[str, str]) -> dict[str, np.ndarray]:
+    """Natural-log offset of each target: ``ln 2 × x[:, feature]`` for the ``{target: log2 feature}`` map.
+
+    Why: the boosters learn ``log(y) - offset`` (the ratio of the cost to an analytical floor such
+    as MACs / busy MAC units), which is small and smooth, so fewer, shallower trees reach a lower
+    error than on ``log(y)`` itself. The map is stored in the model's metadata.
+    """
+    return {t: np.asarray(x[:, FEATURES.index(f)], dtype=np.float64) * _LN2 for t, f in offsets.items()}
 
 
 @dataclass(frozen=True)
@@ -135,6 +175,7 @@ class SurrogateModel:
         """
         x = np.ascontiguousarray(x, dtype=np.float32)
         uniq, inverse = unique_rows(x)
+        off = target_offsets(uniq, self.metadata.get("offsets", {}))
         small = len(uniq) <= SMALL_BATCH_ROWS
         forest = self._forest() if small else None
         if forest is not None:
@@ -142,7 +183,12 @@ class SurrogateModel:
             margins = {t: z_all[:, k] for k, t in enumerate(self.boosters)}
         else:
             margins = {t: np.asarray(b.inplace_predict(uniq), dtype=np.float32) for t, b in self.boosters.items()}
-        return {t: from_log(z if inverse is None else z[inverse]) for t, z in margins.items()}
+        closed = _closed_form_rows(uniq, self.metadata)
+        out = {}
+        for t, z in margins.items():
+            z = _add_offset(z, off.get(t), closed)
+            out[t] = from_log(z if inverse is None else z[inverse])
+        return out
 
     def _forest(self) -> Any:
         """All boosters as one numpy forest, compiled on first use (``None`` if one cannot be reproduced)."""
@@ -332,22 +378,31 @@ def train(df: pd.DataFrame, cfg: TrainConfig = TrainConfig(), *, name: str = "mo
                           hint="generate more with `mascot surrogate dataset --samples N`")
     t0 = time.perf_counter()
     x = feature_matrix(df)
+    off = target_offsets(x, OFFSET_FEATURES)
     tr, val = split_indices(len(df), cfg.val_fraction, cfg.seed)
+    # the boosters learn the MAC layers only; vector layers take their closed form (see _closed_form_rows)
+    mac = x[:, _IS_VECTOR] == 0.0
+    tr_fit, val_fit = tr[mac[tr]], val[mac[val]]
+    vector_rows = VECTOR_CLOSED_FORM
+    if len(tr_fit) < 10 or len(val_fit) < 2:  # (almost) no MAC layer: learn every row
+        tr_fit, val_fit, vector_rows = tr, val, "learned"
+    closed_val = _closed_form_rows(x[val], {"vector_rows": vector_rows})
     boosters: dict[str, Any] = {}
     params: dict[str, Any] = {}
     val_metrics: dict[str, Any] = {}
+    val_log: dict[str, np.ndarray] = {}
     for target in MODEL_TARGETS:
-        y = to_log(df[target].to_numpy())
+        y = to_log(df[target].to_numpy()) - off[target]
         log = None if progress is None else (lambda i, rmse, t=target: progress(t, i, rmse))
-        booster, p, rmse = tune_target(x[tr], y[tr], x[val], y[val], cfg, log=log)
+        booster, p, rmse = tune_target(x[tr_fit], y[tr_fit], x[val_fit], y[val_fit], cfg, log=log)
         boosters[target] = booster
         params[target] = {**p, "val_rmse_log": rmse}
         booster.set_param({"nthread": 1})
-        pred = from_log(booster.inplace_predict(x[val]))
-        val_metrics[target] = metrics.summary(df[target].to_numpy()[val], pred)
+        val_log[target] = _add_offset(np.asarray(booster.inplace_predict(x[val]), np.float32), off[target][val],
+                                      closed_val)
+        val_metrics[target] = metrics.summary(df[target].to_numpy()[val], from_log(val_log[target]))
     dram_true = df["dram_read_bytes"].to_numpy()[val] + df["dram_write_bytes"].to_numpy()[val]
-    dram_pred = (from_log(boosters["dram_read_bytes"].inplace_predict(x[val]))
-                 + from_log(boosters["dram_write_bytes"].inplace_predict(x[val])))
+    dram_pred = from_log(val_log["dram_read_bytes"]) + from_log(val_log["dram_write_bytes"])
     val_metrics["dram_bytes"] = metrics.summary(dram_true, dram_pred)
     ranges = {c: [float(np.min(v)), float(np.max(v))] for c, v in range_values(df).items()}
     model_id = hashlib.sha256("".join(booster_json(boosters[t]) for t in MODEL_TARGETS).encode()).hexdigest()[:16]
@@ -358,6 +413,8 @@ def train(df: pd.DataFrame, cfg: TrainConfig = TrainConfig(), *, name: str = "mo
         "feature_version": FEATURE_VERSION,
         "features": list(FEATURES),
         "targets": list(MODEL_TARGETS),
+        "offsets": dict(OFFSET_FEATURES),
+        "vector_rows": vector_rows,
         "ranges": ranges,
         "params": params,
         "metrics": {"validation": val_metrics},

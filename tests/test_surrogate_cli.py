@@ -25,6 +25,7 @@ def test_dataset_train_info(tmp_path, capsys):
 def test_user_errors_exit_2(tmp_path):
     assert main(["surrogate", "info", str(tmp_path / "missing")]) == 2
     assert main(["surrogate", "train", str(tmp_path / "missing"), "-o", str(tmp_path / "m")]) == 2
+    assert main(["surrogate", "train", str(tmp_path), "-o", str(tmp_path / "m"), "--max-depth", "3"]) == 2
     data = tmp_path / "d"
     assert main(["surrogate", "dataset", "-o", str(data), "--samples", "2", "--no-zoo", "-j", "1"]) == 0
     # same folder, another seed: refused instead of mixing two data sets
