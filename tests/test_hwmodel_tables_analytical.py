@@ -107,3 +107,34 @@ def test_cli_errors_exit_2(tmp_path, capsys):
     assert main(["tables", "build", "--models", str(_tiny_onnx(tmp_path / "m.onnx")), "--system", "relmas6",
                  "--backend", "nonexistent", "-o", str(tmp_path / "t.parquet")]) == 2
     assert "unknown cost backend" in capsys.readouterr().err
+
+
+def test_analytical_version_follows_the_cost_model_source(tmp_path, monkeypatch):
+    """The cache key's version is a hash of the mapper/access-counting code, so editing it starts a fresh cache."""
+    import hashlib
+    from pathlib import Path
+
+    from hwmodel.backends import analytical
+
+    version = analytical.AnalyticalBackend().version
+    assert version.startswith("2+") and version == analytical.model_version()
+    root = Path(analytical.__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in analytical._MODEL_SOURCES:
+        digest.update(name.encode())
+        digest.update((root / name).read_bytes())
+    assert version == "2+" + digest.hexdigest()[:12]
+    # a changed source gives another version
+    fake = tmp_path / "hwmodel"
+    (fake / "backends").mkdir(parents=True)
+    for name in analytical._MODEL_SOURCES:
+        (fake / name).write_bytes((root / name).read_bytes())
+    (fake / "mapper.py").write_bytes((root / "mapper.py").read_bytes() + b"\n# edited\n")
+    monkeypatch.setattr(analytical, "__file__", str(fake / "backends" / "analytical.py"))
+    analytical.model_version.cache_clear()
+    try:
+        assert analytical.model_version() != version
+    finally:
+        monkeypatch.undo()
+        analytical.model_version.cache_clear()
+    assert analytical.model_version() == version

@@ -11,6 +11,9 @@ run unstalled, and contention between SAs is the scheduler's job.
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from hwmodel.cost import LayerCost
@@ -20,6 +23,26 @@ from hwmodel.spec import AcceleratorSpec
 from hwmodel.vector_cost import vector_layer_cost
 from mascot.errors import MascotError
 from workloads.layer import Layer
+
+
+# the modules whose code decides an analytical cost: a change in any of them must invalidate cached rows
+_MODEL_SOURCES = ("mapper.py", "mapspace.py", "mapping.py", "nest.py", "vector_cost.py", "energy.py", "cost.py",
+                  "backends/analytical.py")
+
+
+@lru_cache(maxsize=1)
+def model_version() -> str:
+    """``2+<hash>`` of the cost model's source files: the table cache's key for this backend.
+
+    A hand-bumped version string was forgotten once (a mapper change kept serving older cached rows), so the
+    version follows the code itself: editing the mapper or the access counting starts a fresh cache.
+    """
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in _MODEL_SOURCES:
+        digest.update(name.encode())
+        digest.update((root / name).read_bytes())
+    return f"2+{digest.hexdigest()[:12]}"
 
 
 def cost_from_result(mr: MapperResult, pb: Problem, spec: AcceleratorSpec, backend: str = "analytical") -> LayerCost:
@@ -48,7 +71,10 @@ class AnalyticalBackend:
     """``evaluate(layer, spec) -> LayerCost`` with the best mapping under ``objective``."""
 
     name = "analytical"
-    version = "1"
+
+    @property
+    def version(self) -> str:
+        return model_version()
 
     def __init__(self, objective: str = "delay", seed: int = 0, effort: str = "fast", config: MapperConfig | None = None,
                  **options: Any):
