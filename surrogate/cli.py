@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from mascot.cli_lists import split_list
 from mascot.errors import MascotError
 from mascot.ui import console, err_console, print_frame, print_json
 
@@ -30,7 +31,7 @@ def dataset_cmd(
     """Sample layer shapes × SA variants, evaluate them with BACKEND, write Parquet chunks."""
     from surrogate.dataset import generate, load_dataset
 
-    held = tuple(h.strip() for h in holdout.split(",") if h.strip())
+    held = tuple(split_list(holdout, "--holdout", strict=False))
     generate(output, backend=backend, samples=samples, seed=seed, zoo=not no_zoo, holdout=held,
              n_jobs=jobs or None, dask_address=dask, progress=True)
     df = load_dataset(output, drop_failed=False)
@@ -92,7 +93,7 @@ def eval_cmd(
 
     m = SurrogateModel.load(model)
     train_df = load_dataset(data) if data is not None else None
-    held = tuple(h.strip() for h in models.split(",") if h.strip())
+    held = tuple(split_list(models, "--models", strict=False))
     if not held:
         raise MascotError("--models names no network", hint="e.g. --models inceptionv3,yolov2")
     cfg = EvalConfig(random_samples=random_samples, hardware_samples=hardware_samples, seed=seed, n_jobs=jobs,

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mascot.io import atomic_write, atomic_write_json, write_frame
+from mascot.io import atomic_write_json, write_frame
+from mascot.plotting import pyplot, save_png
 from surrogate import metrics
 from surrogate.dataset import HOLDOUT_MODELS, Task, evaluate_tasks, zoo_layers
 from surrogate.features import feature_matrix
@@ -230,11 +231,7 @@ def measure_speed(model: SurrogateModel, truth: pd.DataFrame, cfg: EvalConfig, a
 
 def parity_plot(preds: pd.DataFrame, path: Path) -> Path:
     """True vs predicted (log-log) per target, coloured by held-out set, with the ±10 % band."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(REPORT_TARGETS), figsize=(5 * len(REPORT_TARGETS), 4.8))
     colors = {"random": "tab:blue", "zoo": "tab:red", "hardware": "tab:green"}
     for ax, target in zip(np.atleast_1d(axes), REPORT_TARGETS):
@@ -252,9 +249,7 @@ def parity_plot(preds: pd.DataFrame, path: Path) -> Path:
         ax.set_ylabel(f"{target} (surrogate)")
         ax.set_title(target)
         ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
-    plt.close(fig)
+    save_png(fig, path)
     return path
 
 
