@@ -104,22 +104,11 @@ def _indexed(i: int, backend: CostBackend, spec: AcceleratorSpec, layers: list[L
 def _run_dask(backend: CostBackend, chunks: list[Chunk], specs: dict[str, AcceleratorSpec], address: str,
               finish: Callable[[Chunk, list[LayerCost]], None]) -> None:
     """Chunks as Dask futures; the backend is scattered once (it can be large, e.g. a surrogate)."""
-    from mascot.dask_client import connect
+    from mascot.dask_client import map_unordered
 
-    client = connect(address, DASK_CONNECT_TIMEOUT_S)
-    from distributed import as_completed
-
-    try:
-        with client.as_current():
-            [backend_future] = client.scatter([backend], broadcast=True)
-            futures = {
-                client.submit(_evaluate_chunk, backend_future, specs[c[0][0][0]], [layer for _, layer in c], pure=False): c
-                for c in chunks
-            }
-            for future in as_completed(futures):
-                finish(futures[future], future.result())
-    finally:
-        client.close()
+    calls = ((i, (specs[c[0][0][0]], [layer for _, layer in c])) for i, c in enumerate(chunks))
+    for i, results in map_unordered(address, _evaluate_chunk, calls, shared=backend, timeout_s=DASK_CONNECT_TIMEOUT_S):
+        finish(chunks[i], results)
 
 
 def default_jobs() -> int:

@@ -209,17 +209,10 @@ def generate(
 
 
 def _run_dask(address: str, backend: str, chunks: list[list[Task]], todo: list[int], finish: Callable) -> None:
-    from mascot.dask_client import connect
+    from mascot.dask_client import map_unordered
 
-    client = connect(address)
-    from distributed import as_completed
-
-    try:
-        futures = [client.submit(_chunk_job, k, backend, chunks[k], pure=False) for k in todo]
-        for future in as_completed(futures):
-            finish(*future.result())
-    finally:
-        client.close()
+    for _, result in map_unordered(address, _chunk_job, ((k, (k, backend, chunks[k])) for k in todo)):
+        finish(*result)
 
 
 def load_dataset(path: str | Path, *, drop_failed: bool = True) -> pd.DataFrame:
