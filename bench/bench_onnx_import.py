@@ -7,14 +7,13 @@ the published figure where one exists. Run: ``.venv/bin/python bench/bench_onnx_
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 import onnx
-from onnx import numpy_helper, shape_inference
 
 from workloads.onnx_import import load_onnx
+from workloads.onnx_reference import reference_macs
 
 LIGHT_DIR = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 #: published MACs (input shape override, figure, source)
@@ -27,26 +26,6 @@ PUBLISHED = {
     "light_inception_v1": (None, 1.5e9, "GoogLeNet, 'about 1.5 G', Szegedy et al."),
     "light_inception_v2": (None, 2.0e9, "BN-Inception, about 2.0 G"),
 }
-
-
-def reference_macs(path: Path) -> int:
-    model = shape_inference.infer_shapes(onnx.load(str(path), load_external_data=False))
-    g = model.graph
-    shapes = {t.name: tuple(t.dims) for t in g.initializer}
-    for vi in (*g.input, *g.value_info, *g.output):
-        shapes.setdefault(vi.name, tuple(d.dim_value for d in vi.type.tensor_type.shape.dim))
-    values = {t.name: numpy_helper.to_array(t) for t in g.initializer if t.data_type == onnx.TensorProto.INT64}
-    for node in g.node:
-        if node.op_type == "ConstantOfShape" and node.input[0] in values:
-            shapes[node.output[0]] = tuple(int(v) for v in values[node.input[0]])
-    total = 0
-    for node in g.node:
-        out = math.prod(shapes[node.output[0]])
-        if node.op_type == "Conv":
-            total += out * math.prod(shapes[node.input[1]][1:])
-        elif node.op_type in ("Gemm", "MatMul"):
-            total += out * shapes[node.input[0]][-1]
-    return total
 
 
 def main() -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 import onnx
 import pytest
-from onnx import numpy_helper, shape_inference
 
 from workloads.layer import LayerKind
 from workloads.onnx_import import load_onnx
+from workloads.onnx_reference import reference_macs
 
 LIGHT_DIR = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 LIGHT_MODELS = sorted(LIGHT_DIR.glob("light_*.onnx"))
@@ -19,35 +18,6 @@ LIGHT_MODELS = sorted(LIGHT_DIR.glob("light_*.onnx"))
 # The names the issue lists; each must be present in the installed onnx package.
 EXPECTED_NAMES = {"light_bvlc_alexnet", "light_densenet121", "light_inception_v1", "light_inception_v2",
                   "light_resnet50", "light_shufflenet", "light_squeezenet", "light_vgg19", "light_zfnet512"}
-
-
-def reference_macs(path: Path) -> int:
-    """Independent MAC count: onnx shape inference, then output elements × reduction per MAC node.
-
-    Conv: |Y| · (C/group)·kH·kW (= |Y| · prod(W.shape[1:])); Gemm: |Y| · K; MatMul: |Y| · K.
-    Weight shapes come from initializers or from the ConstantOfShape producers the light models use.
-    """
-    model = shape_inference.infer_shapes(onnx.load(str(path), load_external_data=False))
-    g = model.graph
-    shapes = {t.name: tuple(t.dims) for t in g.initializer}
-    for vi in (*g.input, *g.value_info, *g.output):
-        shapes.setdefault(vi.name, tuple(d.dim_value for d in vi.type.tensor_type.shape.dim))
-    values = {t.name: numpy_helper.to_array(t) for t in g.initializer if t.data_type == onnx.TensorProto.INT64}
-    for node in g.node:  # the weight of a light model is ConstantOfShape(an int64 shape initializer)
-        if node.op_type == "ConstantOfShape" and node.input[0] in values:
-            shapes[node.output[0]] = tuple(int(v) for v in values[node.input[0]])
-    total = 0
-    for node in g.node:
-        out = math.prod(shapes[node.output[0]])
-        if node.op_type == "Conv":
-            total += out * math.prod(shapes[node.input[1]][1:])
-        elif node.op_type == "Gemm":
-            a = shapes[node.input[0]]
-            trans_a = any(at.name == "transA" and at.i for at in node.attribute)
-            total += out * (a[0] if trans_a else a[1])
-        elif node.op_type == "MatMul":
-            total += out * shapes[node.input[0]][-1]
-    return total
 
 
 def test_all_light_models_present():

@@ -67,12 +67,9 @@ def _backtrack(arg: np.ndarray, end: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def minmax_cuts(cost_t: np.ndarray, k: int) -> tuple[float, np.ndarray]:
-    """Min over cuts ``0=b0<=..<=bk=n`` of ``max_j cost[b_{j-1}, b_j]``; (value, boundaries).
-
-    ``cost_t[b, a] = cost[a, b]``, ``inf`` for ``a > b`` (so only ``a <= b`` is scanned: a
-    start after the end can never be the first strict minimum).
-    """
+def _segment_dp(cost_t: np.ndarray, max_t: np.ndarray, cap: float, k: int, additive: bool) -> tuple[float, np.ndarray]:
+    """The one cut DP behind both objectives: ``k`` segments, stage costs ``cost_t[b, a]`` combined by max
+    (``additive=False``) or by sum over segments whose ``max_t[b, a] <= cap`` (``additive=True``)."""
     n1 = cost_t.shape[0]
     best = np.full(n1, np.inf)
     best[0] = 0.0
@@ -80,11 +77,14 @@ def minmax_cuts(cost_t: np.ndarray, k: int) -> tuple[float, np.ndarray]:
     arg = np.zeros((k, n1), dtype=np.int64)
     for j in range(k):
         for b in range(n1):
-            m = max(best[0], cost_t[b, 0])
+            m = np.inf
             am = 0
-            for a in range(1, b + 1):
-                c = max(best[a], cost_t[b, a])
-                if c < m:
+            for a in range(0, b + 1):
+                if additive:
+                    c = best[a] + (cost_t[b, a] if max_t[b, a] <= cap else np.inf)
+                else:
+                    c = max(best[a], cost_t[b, a])
+                if c < m or a == 0:
                     m = c
                     am = a
             new[b] = m
@@ -94,29 +94,22 @@ def minmax_cuts(cost_t: np.ndarray, k: int) -> tuple[float, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
+def minmax_cuts(cost_t: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+    """Min over cuts ``0=b0<=..<=bk=n`` of ``max_j cost[b_{j-1}, b_j]``; (value, boundaries).
+
+    ``cost_t[b, a] = cost[a, b]``, ``inf`` for ``a > b`` (so only ``a <= b`` is scanned: a
+    start after the end can never be the first strict minimum).
+    """
+    return _segment_dp(cost_t, cost_t, np.inf, k, False)
+
+
+@njit(cache=True, nogil=True)
 def minsum_capped_cuts(max_t: np.ndarray, stage_t: np.ndarray, cap: float, k: int) -> np.ndarray:
     """Cuts minimising the sum of stage costs over segments whose max-cost is ``<= cap``.
 
     Both matrices transposed (``[b, a]``) and ``inf`` for ``a > b``, as in :func:`minmax_cuts`.
     """
-    n1 = stage_t.shape[0]
-    best = np.full(n1, np.inf)
-    best[0] = 0.0
-    new = np.empty(n1)
-    arg = np.zeros((k, n1), dtype=np.int64)
-    for j in range(k):
-        for b in range(n1):
-            m = best[0] + (stage_t[b, 0] if max_t[b, 0] <= cap else np.inf)
-            am = 0
-            for a in range(1, b + 1):
-                c = best[a] + (stage_t[b, a] if max_t[b, a] <= cap else np.inf)
-                if c < m:
-                    m = c
-                    am = a
-            new[b] = m
-            arg[j, b] = am
-        best[:] = new
-    return _backtrack(arg, n1 - 1)
+    return _segment_dp(stage_t, max_t, cap, k, True)[1]
 
 
 _WARM: list[bool] = []

@@ -133,8 +133,22 @@ class PipelineProblem:
         return np.split(idx, ptr[1:-1])
 
 
+class _StageTimes:
+    """Bottleneck and total latency of anything with per-stage times ``stage_time_s`` (the objective, then its tie-break)."""
+
+    stage_time_s: np.ndarray
+
+    @property
+    def bottleneck_s(self) -> float:
+        return float(self.stage_time_s.max())
+
+    @property
+    def total_latency_s(self) -> float:
+        return float(self.stage_time_s.sum())
+
+
 @dataclass(frozen=True)
-class StageBreakdown:
+class StageBreakdown(_StageTimes):
     """Stage times of one assignment, split into their three terms (seconds, per stage)."""
 
     compute_s: np.ndarray
@@ -146,14 +160,6 @@ class StageBreakdown:
     @property
     def stage_time_s(self) -> np.ndarray:
         return self.compute_s + self.param_stream_s + self.receive_s
-
-    @property
-    def bottleneck_s(self) -> float:
-        return float(self.stage_time_s.max())
-
-    @property
-    def total_latency_s(self) -> float:
-        return float(self.stage_time_s.sum())
 
 
 def check_assignment(problem: PipelineProblem, assign: np.ndarray) -> np.ndarray:
@@ -257,7 +263,7 @@ def best_index(bottleneck_s: np.ndarray, total_s: np.ndarray) -> int:
 
 
 @dataclass(frozen=True)
-class Partition:
+class Partition(_StageTimes):
     """A solver's answer: the stage of every layer, its stage times and how it was found.
 
     ``lower_bound_s`` is a proven lower bound on the optimal bottleneck when the solver has one
@@ -271,14 +277,6 @@ class Partition:
     status: str = "feasible"
     lower_bound_s: float | None = None
     breakdown: StageBreakdown | None = None
-
-    @property
-    def bottleneck_s(self) -> float:
-        return float(self.stage_time_s.max())
-
-    @property
-    def total_latency_s(self) -> float:
-        return float(self.stage_time_s.sum())
 
     @property
     def throughput_per_s(self) -> float:

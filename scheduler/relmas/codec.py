@@ -49,21 +49,6 @@ class ResidualSpec:
     prio_scale: float = 0.5  # priority shift at |a_0| = 1, in units of the base's [-1, 1] rank range
     sa_bonus: float = 0.75  # score bonus of the heuristic's SA (a different SA needs a_m − a_h > bonus)
 
-    def _job_order(self, view: PeriodView, rank: np.ndarray, shift: np.ndarray) -> np.ndarray:
-        """Execution order (RQ positions) with whole jobs moved by the mean of their SJs' ``shift``."""
-        R, n = view.n_rq, len(shift)
-        jobs, inv = np.unique(view.rq_job, return_inverse=True)
-        J = len(jobs)
-        first = np.full(J, R, dtype=np.int64)
-        np.minimum.at(first, inv, rank)  # a job's place in the base order = its first SJ's
-        job_rank = np.empty(J, dtype=np.int64)
-        job_rank[np.argsort(first, kind="stable")] = np.arange(J)
-        key = 1.0 - 2.0 * job_rank / max(J - 1, 1)
-        total = np.bincount(inv[:n], weights=shift, minlength=J)
-        count = np.bincount(inv[:n], minlength=J)
-        key += self.residual.prio_scale * total / np.maximum(count, 1)  # type: ignore[union-attr]
-        return np.lexsort((rank, -key[inv]))
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

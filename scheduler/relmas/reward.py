@@ -17,19 +17,11 @@ because a Gym step cannot see the future.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from scheduler.sim.encoding import RewardWeights
 
-@dataclass(frozen=True)
-class RewardWeights:
-    """Paper defaults: α = 0.10 (hit), β = 0.11 (miss), γ = 0.05 (slack), δ = 0.01 (beyond Ts)."""
-
-    alpha: float = 0.10
-    beta: float = 0.11
-    gamma: float = 0.05
-    delta: float = 0.01
+__all__ = ["RewardWeights", "paper_reward"]
 
 
 def paper_reward(

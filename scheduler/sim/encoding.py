@@ -31,6 +31,11 @@ from scheduler.sim.view import Decision, PeriodView
 
 @dataclass(frozen=True)
 class RewardWeights:
+    """The RELMAS reward's weights, paper defaults: α = 0.10 (hit), β = 0.11 (miss), γ = 0.05 (slack), δ = 0.01 (beyond Ts).
+
+    One record for the Gymnasium env's per-period reward and the RELMAS trainer's (``scheduler.relmas.reward``).
+    """
+
     alpha: float = 0.10
     beta: float = 0.11
     gamma: float = 0.05
