@@ -183,7 +183,7 @@ class SimTable:
             raise MascotError(
                 f"the layer table was built for system {table_system!r}, not {platform.system_name!r}",
                 path=where,
-                hint=f"rebuild it with `mascot table build --system {platform.system_name}` or pass --system {table_system}",
+                hint=f"rebuild it with `mascot tables build --system {platform.system_name}` or pass --system {table_system}",
             )
         missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
         if "bw_gbps" not in df.columns and "bw_bytes_per_cycle" not in df.columns:
@@ -326,7 +326,7 @@ def read_layer_table(path: str | Path) -> tuple[pd.DataFrame, str | None]:
     """Read a layer table (Parquet or CSV) and the system name in its metadata (if any)."""
     p = Path(path)
     if not p.exists():
-        raise MascotError("layer table not found", path=p, hint="build one with `mascot table build`")
+        raise MascotError("layer table not found", path=p, hint="build one with `mascot tables build --system SYSTEM --models ... -o FILE`")
     system: str | None = None
     try:
         if p.suffix.lower() == ".csv":
