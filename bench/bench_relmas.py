@@ -28,6 +28,36 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def _evaluate_resumable(table, scenarios, policies, seeds, magma_kw, partial: Path) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Evaluate run by run, appending each finished run to ``partial`` and skipping the runs already
+    there, so an interrupted long study (MAGMA at 100 x 100 takes minutes per trace) resumes where it
+    stopped instead of starting over."""
+    from mascot.io import write_frame
+    from scheduler.relmas.evaluate import evaluate
+
+    done = pd.read_csv(partial) if partial.exists() else pd.DataFrame(columns=["scenario", "seed", "policy"])
+    have = {(str(r.scenario), int(r.seed), str(r.policy)) for r in done.itertuples()}
+    if have:
+        print(f"resuming: {len(have)} runs already in {partial}")
+    rows = [done]
+    for sc in scenarios:
+        for seed in seeds:
+            todo = [p for p in policies if (sc.name, int(seed), p) not in have]
+            if not todo:
+                continue
+            new = evaluate(table, [sc], todo, [seed], magma_kw=magma_kw,
+                           on_run=lambda r: print(f"  {r['scenario']:<14} seed {r['seed']} {r['policy']:<16} SLA "
+                                                  f"{r['sla_satisfaction']:.3f} ({r['decision_time_mean_s'] * 1e3:.2f} ms/period)",
+                                                  flush=True))
+            rows.append(new)
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            write_frame(pd.concat(rows, ignore_index=True), partial)
+    df = pd.concat(rows, ignore_index=True)
+    keep = {(sc.name, int(s), p) for sc in scenarios for s in seeds for p in policies}
+    mask = [(str(r.scenario), int(r.seed), str(r.policy)) in keep for r in df.itertuples()]
+    return df[mask].reset_index(drop=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--table", type=Path, default=None, help="relmas6 layer table (mascot tables build ...)")
@@ -46,10 +76,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="runs.csv of an earlier run of this script (same table, seeds, durations): its rows for policies "
                          "not run now are added (e.g. a long MAGMA run)")
     ap.add_argument("--out", type=Path, default=Path("out/bench_relmas"))
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the finished runs in OUT/runs.partial.csv (same table, budget, seeds) and run only the rest")
     args = ap.parse_args(argv)
 
     from scheduler.relmas.encoding import action_size, feature_size
-    from scheduler.relmas.evaluate import PAPER, evaluate, summarise
+    from scheduler.relmas.evaluate import PAPER, summarise
     from scheduler.relmas.networks import macs_per_step
 
     M = 6
@@ -77,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [s for s in all_scenarios(evaluation=True, duration_scale=scale) if s.workload in wl]
     pop, gen = (int(x) for x in args.magma_budget.lower().split("x"))
     policies = [args.relmas] + [p for p in args.policies.split(",") if p]
+    partial = args.out / "runs.partial.csv"
+    if partial.exists() and not args.resume:
+        partial.unlink()
     t0 = time.perf_counter()
-    df = evaluate(table, scenarios, policies, seeds, magma_kw={"population": pop, "generations": gen},
-                  on_run=lambda r: print(f"  {r['scenario']:<14} seed {r['seed']} {r['policy']:<16} SLA {r['sla_satisfaction']:.3f} "
-                                         f"({r['decision_time_mean_s'] * 1e3:.2f} ms/period)", flush=True))
+    df = _evaluate_resumable(table, scenarios, policies, seeds, {"population": pop, "generations": gen},
+                             partial)
     if args.merge_runs is not None:
         old = pd.read_csv(args.merge_runs)
         old = old[~old["policy"].isin(policies) & old["scenario"].isin(df["scenario"]) & old["seed"].isin(seeds)]
