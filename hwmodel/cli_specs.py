@@ -92,14 +92,19 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON inst
     console.print(_rows_table(systems, "systems (arch_specs/systems)", no_wrap=("name",)))
 
 
-def _rows_table(rows: list[dict], title: str, no_wrap: tuple[str, ...] = ()) -> Any:
-    """A compact rich table from dict rows; ``no_wrap`` columns are never truncated."""
+def _compact_table(title: str) -> Any:
+    """An empty rich table in the one compact style of every ``mascot specs`` table."""
     from rich import box
     from rich.table import Table
 
+    return Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+def _rows_table(rows: list[dict], title: str, no_wrap: tuple[str, ...] = ()) -> Any:
+    """A compact rich table from dict rows; ``no_wrap`` columns are never truncated."""
     from mascot.ui import format_value
 
-    t = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    t = _compact_table(title)
     for col in rows[0] if rows else []:
         numeric = isinstance(rows[0][col], (int, float)) and not isinstance(rows[0][col], bool)
         t.add_column(col, justify="right" if numeric else "left", no_wrap=col in no_wrap, overflow="fold")
@@ -110,17 +115,9 @@ def _rows_table(rows: list[dict], title: str, no_wrap: tuple[str, ...] = ()) -> 
 
 def _levels_table(spec: Any) -> Any:
     """A compact rich table of the levels (level names never truncated)."""
-    from rich import box
-    from rich.table import Table
-
     from mascot.ui import format_value
 
-    t = Table(
-        title="storage levels, innermost first (energy per vector access)",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    t = _compact_table("storage levels, innermost first (energy per vector access)")
     t.add_column("level", no_wrap=True)
     t.add_column("kind", no_wrap=True)
     for col in ("KiB", "bits x blk", "inst", "keep", "bw r/w", "read pJ", "write pJ", "um²/inst"):

@@ -59,6 +59,7 @@ def load_problem(path: str | Path) -> "Any":
     """Timeloop CNN-Layer problem YAML → :class:`hwmodel.nest.Problem` (errors name the field)."""
     from hwmodel.nest import Problem
     from hwmodel.spec import read_yaml
+    from hwmodel.timeloop_format import yaml_int
 
     p = Path(path)
     data = read_yaml(p)
@@ -75,17 +76,10 @@ def load_problem(path: str | Path) -> "Any":
                 path=p,
                 hint="mascot models the CNN-Layer problem (N C M R S P Q)",
             )
-    values: dict[str, int] = {}
-    for key, default in (("N", 1), ("C", 1), ("M", 1), ("R", 1), ("S", 1), ("P", 1), ("Q", 1),
-                         ("Wstride", 1), ("Hstride", 1), ("Wdilation", 1), ("Hdilation", 1)):
-        raw = inst.get(key, default)
-        try:
-            v = int(raw)
-        except (TypeError, ValueError):
-            raise MascotError(f"field problem.instance.{key}: {raw!r} is not an integer", path=p) from None
-        if v < 1:
-            raise MascotError(f"field problem.instance.{key}: must be >= 1, got {v}", path=p)
-        values[key] = v
+    values = {
+        key: yaml_int(inst.get(key, 1), f"field problem.instance.{key}", p, minimum=1)
+        for key in ("N", "C", "M", "R", "S", "P", "Q", "Wstride", "Hstride", "Wdilation", "Hdilation")
+    }
     return Problem(
         N=values["N"], C=values["C"], M=values["M"], R=values["R"], S=values["S"], P=values["P"], Q=values["Q"],
         stride_h=values["Wstride"], stride_w=values["Hstride"],
@@ -113,16 +107,19 @@ def load_timeloop_inputs(files: list[Path], ert: Path | None) -> tuple[Any, dict
     from hwmodel.timeloop_format import import_timeloop
 
     roles = classify_files(files)
-    arch = roles.get("arch", [])
-    if len(arch) != 1:
-        raise MascotError(
-            f"expected exactly one architecture file, got {len(arch)}",
-            hint="give the Timeloop arch YAML (top-level `architecture:`) first",
-        )
+    arch = _one_file(roles, "arch", "architecture", hint="give the Timeloop arch YAML (top-level `architecture:`) first")
     erts = roles.get("ert", [])
     ert_path = ert or (erts[0] if erts else None)
-    spec = import_timeloop(arch[0], roles.get("components", []), roles.get("constraints", []), ert=ert_path)
+    spec = import_timeloop(arch, roles.get("components", []), roles.get("constraints", []), ert=ert_path)
     return spec, roles
+
+
+def _one_file(roles: dict[str, list[Path]], role: str, noun: str, *, hint: str | None = None) -> Path:
+    """The single file of ``role`` among the inputs: Timeloop takes exactly one arch, problem, mapping."""
+    paths = roles.get(role, [])
+    if len(paths) != 1:
+        raise MascotError(f"expected exactly one {noun} file, got {len(paths)}", hint=hint)
+    return paths[0]
 
 
 def result_report(pb: Any, spec: Any, res: Any, mapping: Any) -> dict[str, Any]:
@@ -190,12 +187,10 @@ def register(app: typer.Typer) -> None:
         from mascot.ui import print_json
 
         spec, roles = load_timeloop_inputs(files, ert)
-        for role in ("problem", "mapping"):
-            if len(roles.get(role, [])) != 1:
-                raise MascotError(f"expected exactly one {role} file, got {len(roles.get(role, []))}",
-                                  hint="timeloop-model ARCH.yaml [COMPONENTS.yaml ...] PROBLEM.yaml MAPPING.yaml")
-        pb = load_problem(roles["problem"][0])
-        mpath = roles["mapping"][0]
+        usage = "timeloop-model ARCH.yaml [COMPONENTS.yaml ...] PROBLEM.yaml MAPPING.yaml"
+        problem = _one_file(roles, "problem", "problem", hint=usage)
+        mpath = _one_file(roles, "mapping", "mapping", hint=usage)
+        pb = load_problem(problem)
         mapping = load_timeloop_mapping(mpath, [lv.name for lv in spec.levels], dims=pb.dim_map(),
                                         default_keep={lv.name: lv.keep for lv in spec.levels})
         try:
@@ -230,14 +225,13 @@ def register(app: typer.Typer) -> None:
         from mascot.ui import console, print_json
 
         spec, roles = load_timeloop_inputs(files, ert)
-        if len(roles.get("problem", [])) != 1:
-            raise MascotError(f"expected exactly one problem file, got {len(roles.get('problem', []))}")
+        problem = _one_file(roles, "problem", "problem")
         obj = objective or _objective_from_mapper(roles.get("mapper", []))
         if obj not in OBJECTIVES:
             raise MascotError(f"unknown objective {obj!r}", hint=f"choose one of {', '.join(OBJECTIVES)}")
         if effort not in EFFORTS:
             raise MascotError(f"unknown effort {effort!r}", hint=f"choose one of {', '.join(EFFORTS)}")
-        pb = load_problem(roles["problem"][0])
+        pb = load_problem(problem)
         found = Mapper(spec, objective=obj, seed=seed, config=MapperConfig.preset(effort)).search(pb)
         report = result_report(pb, spec, found.result, found.mapping)
         report["objective"] = obj

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mascot.errors import MascotError
 
 if TYPE_CHECKING:  # pragma: no cover
     from hwmodel.spec import AcceleratorSpec, SystemSpec
+
+_Spec = TypeVar("_Spec", bound=BaseModel)
 
 
 def _arch_specs_dir() -> Path:
@@ -96,14 +98,19 @@ def _resolve(name_or_path: str | Path, folder: str) -> Path:
     )
 
 
+def _validated(model: type[_Spec], data: dict, what: str, path: str | Path | None) -> _Spec:
+    """``model`` validated from ``data``; a pydantic error becomes one MascotError naming ``path`` and the fields."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise MascotError(f"invalid {what} spec: {_format_validation_error(exc, data)}", path=path) from None
+
+
 def accelerator_from_dict(data: dict, *, path: str | Path | None = None, resolve: bool = True) -> AcceleratorSpec:
     """Validate a parsed accelerator mapping; errors name ``path`` and the field."""
     from hwmodel.spec import AcceleratorSpec
 
-    try:
-        spec = AcceleratorSpec.model_validate(data)
-    except ValidationError as exc:
-        raise MascotError(f"invalid accelerator spec: {_format_validation_error(exc, data)}", path=path) from None
+    spec = _validated(AcceleratorSpec, data, "accelerator", path)
     return spec.resolved() if resolve else spec
 
 
@@ -136,12 +143,7 @@ def load_system(name_or_path: str | Path) -> SystemSpec:
     from hwmodel.spec import SystemSpec
 
     path = _resolve(name_or_path, "systems")
-    data = read_yaml(path)
-    try:
-        system = SystemSpec.model_validate(data)
-    except ValidationError as exc:
-        raise MascotError(f"invalid system spec: {_format_validation_error(exc, data)}", path=path) from None
-    system.with_base_dir(path.parent)
+    system = _validated(SystemSpec, read_yaml(path), "system", path).with_base_dir(path.parent)
     for i, g in enumerate(system.accelerators):
         if g.spec is not None:
             continue

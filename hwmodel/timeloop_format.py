@@ -144,17 +144,25 @@ def _attr(attrs: dict, *keys: str) -> Any:
     return None
 
 
+def yaml_int(raw: Any, label: str, path: Path, *, minimum: int) -> int:
+    """``raw`` (a value read from a Timeloop YAML file) as an int >= ``minimum``.
+
+    Why here: every number of the Timeloop inputs (architecture attributes, the CNN-Layer problem
+    of ``mascot timeloop-model``) is checked the same way, so a bad one fails naming the file and
+    ``label`` (the field), never with a Python traceback.
+    """
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise MascotError(f"{label}: {raw!r} is not an integer", path=path) from None
+    if value < minimum:
+        raise MascotError(f"{label}: must be >= {minimum}, got {value}", path=path)
+    return value
+
+
 def _int_attr(attrs: dict, where: str, path: Path, *keys: str) -> int | None:
     v = _attr(attrs, *keys)
-    if v is None:
-        return None
-    try:
-        iv = int(v)
-    except (TypeError, ValueError):
-        raise MascotError(f"{where}: attribute {keys[0]} = {v!r} is not an integer", path=path) from None
-    if iv < 0:
-        raise MascotError(f"{where}: attribute {keys[0]} = {iv} is negative", path=path)
-    return iv
+    return None if v is None else yaml_int(v, f"{where}: attribute {keys[0]}", path, minimum=0)
 
 
 def _storage_level(comp: dict, attrs: dict, kind: str, name: str, instances: int, where: str, path: Path) -> dict:

@@ -146,50 +146,39 @@ def _expect(tmp_path, data, *patterns):
         assert pat in msg, msg
 
 
-def test_negative_size_names_level_and_field(tmp_path):
-    d = _base()
-    d["levels"][1]["size_words"] = -5
-    _expect(tmp_path, d, "levels[1] (weights_spad).size_words", "greater than or equal to 0")
+def _with(data: dict, changes: dict[str, object]) -> dict:
+    """``data`` with each dotted path (``levels.1.size_words``; numbers index lists) set to its value."""
+    for path, value in changes.items():
+        *parents, last = (int(k) if k.isdigit() else k for k in path.split("."))
+        node = data
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return data
 
 
-def test_unknown_tensor_in_keep(tmp_path):
-    d = _base()
-    d["levels"][0]["keep"] = ["Psums"]
-    _expect(tmp_path, d, "levels[0] (psum_spad).keep", "Weights")
+# (case, changes to the eyeriss_small spec, what the error must say besides the file name)
+SPEC_ERRORS = [
+    ("negative-size", {"levels.1.size_words": -5}, ("levels[1] (weights_spad).size_words", "greater than or equal to 0")),
+    ("unknown-tensor", {"levels.0.keep": ["Psums"]}, ("levels[0] (psum_spad).keep", "Weights")),
+    ("target-not-a-level", {"constraints.0.target": "nowhere"}, ("'nowhere' is not a level",)),
+    ("bad-factor", {"constraints.0.factors": "X=1"}, ("constraints[0] (DummyBuffer).factors", "unknown dimension 'X'")),
+    ("bad-permutation", {"constraints.0.permutation": "NPQZ"}, ("constraints[0] (DummyBuffer).permutation", "unknown dimensions")),
+    ("fan-out", {"levels.0.instances": 96, "levels.0.mesh_x": 8}, ("not a multiple",)),
+    ("mesh", {"levels.0.instances": 100}, ("levels[0] (psum_spad)", "mesh_x 16 does not divide instances 100")),
+    ("unknown-field", {"levels.0.sise_words": 3}, ("levels[0] (psum_spad).sise_words", "Extra inputs are not permitted")),
+]
 
 
-def test_constraint_target_not_a_level(tmp_path):
-    d = _base()
-    d["constraints"][0]["target"] = "nowhere"
-    _expect(tmp_path, d, "'nowhere' is not a level")
+@pytest.mark.parametrize("changes,patterns", [c[1:] for c in SPEC_ERRORS], ids=[c[0] for c in SPEC_ERRORS])
+def test_spec_errors_name_file_level_and_field(tmp_path, changes, patterns):
+    _expect(tmp_path, _with(_base(), changes), *patterns)
 
 
 def test_missing_dram_level(tmp_path):
     d = _base()
     d["levels"] = d["levels"][:-1]
     _expect(tmp_path, d, "field levels", "must be kind: dram")
-
-
-def test_bad_factor_and_permutation(tmp_path):
-    d = _base()
-    d["constraints"][0]["factors"] = "X=1"
-    _expect(tmp_path, d, "constraints[0] (DummyBuffer).factors", "unknown dimension 'X'")
-    d = _base()
-    d["constraints"][0]["permutation"] = "NPQZ"
-    _expect(tmp_path, d, "constraints[0] (DummyBuffer).permutation", "unknown dimensions")
-
-
-def test_fan_out_and_unknown_field(tmp_path):
-    d = _base()
-    d["levels"][0]["instances"] = 96
-    d["levels"][0]["mesh_x"] = 8
-    _expect(tmp_path, d, "not a multiple")
-    d = _base()
-    d["levels"][0]["instances"] = 100
-    _expect(tmp_path, d, "levels[0] (psum_spad)", "mesh_x 16 does not divide instances 100")
-    d = _base()
-    d["levels"][0]["sise_words"] = 3
-    _expect(tmp_path, d, "levels[0] (psum_spad).sise_words", "Extra inputs are not permitted")
 
 
 def test_yaml_and_file_errors(tmp_path):
@@ -241,3 +230,24 @@ def test_variant_scales_levels_with_the_pe_array():
     assert simba.level("GlobalBuffer").instances == 1
     with pytest.raises(ValueError, match="unknown levels"):
         small.variant(sizes_words={"nope": 4})
+
+
+def test_content_hash_scheme_is_pinned():
+    """Cost caches and layer tables key on ``content_hash``: moving or refactoring the spec code must not change it.
+
+    The spec is a literal and unresolved, so the figure depends on the hashing scheme and the schema's
+    fields only (not on the bundled YAML or the technology tables). A schema change that alters it
+    invalidates every cache: update the figure on purpose, then.
+    """
+    tiny = {
+        "name": "tiny",
+        "dataflow": "weight_stationary",
+        "pe_array": {"x": 4, "y": 2},
+        "levels": [
+            {"name": "regs", "kind": "regfile", "size_words": 8, "instances": 8, "keep": ["Weights"]},
+            {"name": "DRAM", "kind": "dram"},
+        ],
+    }
+    spec = accelerator_from_dict(tiny, resolve=False)
+    assert spec.content_hash == "1fb0c9151c4975fb"
+    assert accelerator_from_dict(_with(tiny, {"pe_array.x": 8}), resolve=False).content_hash != spec.content_hash

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hwmodel.cli_timeloop import load_problem
 from hwmodel.spec import list_specs, load_accelerator
 from hwmodel.timeloop_format import (
     export_timeloop,
@@ -129,47 +130,63 @@ def test_export_is_timeloop_shaped():
     assert any(t["name"] == "system.eyeriss_small.PE[0..255].mac" for t in ert)
 
 
-def test_import_errors_name_file_and_field(tmp_path):
-    bad_target = tmp_path / "c.yaml"
-    bad_target.write_text("architecture_constraints:\n  targets:\n    - {target: nowhere, type: temporal, factors: R=1}\n")
-    with pytest.raises(MascotError, match=r"c\.yaml.*targets\[0\]\.target 'nowhere' is not a level"):
-        import_timeloop(DATA / "eyeriss_like.arch.yaml", [], [bad_target])
-    bad_tensor = tmp_path / "t.yaml"
-    bad_tensor.write_text("architecture_constraints:\n  targets:\n    - {target: psum_spad, type: bypass, bypass: [Psums]}\n")
-    with pytest.raises(MascotError, match=r"t\.yaml.*unknown tensor"):
-        import_timeloop(DATA / "eyeriss_like.arch.yaml", [], [bad_tensor])
-    no_dram = tmp_path / "a.yaml"
-    no_dram.write_text(
-        "architecture:\n  version: 0.3\n  subtree:\n    - name: s\n      local:\n"
-        "        - {name: buf, class: SRAM, attributes: {depth: 64, width: 16}}\n"
-        "        - {name: mac, class: intmac, attributes: {datawidth: 16}}\n"
+def _arch_yaml(*local: str) -> str:
+    """A one-node Timeloop v0.3 architecture whose ``local:`` holds these components (YAML flow maps)."""
+    return "architecture:\n  version: 0.3\n  subtree:\n    - name: s\n      local:\n" + "".join(
+        f"        - {c}\n" for c in local
     )
-    with pytest.raises(MascotError, match=r"a\.yaml.*outermost storage level must be DRAM"):
-        import_timeloop(no_dram)
-    no_depth = tmp_path / "d.yaml"
-    no_depth.write_text(
-        "architecture:\n  version: 0.3\n  subtree:\n    - name: s\n      local:\n"
-        "        - {name: DRAM, class: DRAM, attributes: {width: 64}}\n"
-        "        - {name: buf, class: SRAM, attributes: {width: 16}}\n"
-        "        - {name: mac, class: intmac}\n"
-    )
-    with pytest.raises(MascotError, match=r"d\.yaml.*local\[1\] \(buf\).*needs depth"):
-        import_timeloop(no_depth)
-    not_ert = tmp_path / "e.yaml"
-    not_ert.write_text("foo: 1\n")
-    with pytest.raises(MascotError, match=r"e\.yaml.*not an Accelergy ERT"):
-        load_ert(not_ert)
 
 
-def test_bad_constraint_content_names_the_constraint_file(tmp_path):
-    bad = tmp_path / "f.yaml"
-    bad.write_text("mapspace_constraints:\n  targets:\n    - {target: shared_glb, type: temporal, factors: Z=2}\n")
-    with pytest.raises(MascotError, match=r"f\.yaml: field mapspace_constraints\.targets\[0\] \(shared_glb\).*unknown dimension"):
-        import_timeloop(DATA / "eyeriss_like.arch.yaml", [], [bad])
-    v4 = tmp_path / "v4.yaml"
-    v4.write_text("architecture:\n  version: 0.4\n  nodes: []\n")
-    with pytest.raises(MascotError, match="v0.4"):
-        import_timeloop(v4)
+def _buffer_arch(buffer_attributes: str) -> str:
+    """DRAM, one SRAM ``buf`` with these attributes, a MAC: the smallest design that reaches buffer checks."""
+    return _arch_yaml("{name: DRAM, class: DRAM, attributes: {width: 64}}",
+                      f"{{name: buf, class: SRAM, attributes: {{{buffer_attributes}}}}}",
+                      "{name: mac, class: intmac}")
+
+
+def _constraints_yaml(section: str, target: str) -> str:
+    """A Timeloop constraints file with one target (a YAML flow map) under ``section``."""
+    return f"{section}:\n  targets:\n    - {target}\n"
+
+
+# (file name, what the file is read as, its text, what the error must say: the file and the field)
+BAD_INPUTS = [
+    ("c.yaml", "constraints", _constraints_yaml("architecture_constraints", "{target: nowhere, type: temporal, factors: R=1}"),
+     r"c\.yaml.*targets\[0\]\.target 'nowhere' is not a level"),
+    ("t.yaml", "constraints", _constraints_yaml("architecture_constraints", "{target: psum_spad, type: bypass, bypass: [Psums]}"),
+     r"t\.yaml.*unknown tensor"),
+    ("f.yaml", "constraints", _constraints_yaml("mapspace_constraints", "{target: shared_glb, type: temporal, factors: Z=2}"),
+     r"f\.yaml: field mapspace_constraints\.targets\[0\] \(shared_glb\).*unknown dimension"),
+    ("a.yaml", "arch", _arch_yaml("{name: buf, class: SRAM, attributes: {depth: 64, width: 16}}",
+                                  "{name: mac, class: intmac, attributes: {datawidth: 16}}"),
+     r"a\.yaml.*outermost storage level must be DRAM"),
+    ("d.yaml", "arch", _buffer_arch("width: 16"), r"d\.yaml.*local\[1\] \(buf\).*needs depth"),
+    ("w.yaml", "arch", _buffer_arch("depth: 64, width: wide"),
+     r"w\.yaml: .*local\[1\] \(buf\): attribute width: 'wide' is not an integer"),
+    ("n.yaml", "arch", _buffer_arch("depth: -64, width: 16"),
+     r"n\.yaml: .*local\[1\] \(buf\): attribute depth: must be >= 0, got -64"),
+    ("v4.yaml", "arch", "architecture:\n  version: 0.4\n  nodes: []\n", r"v4\.yaml.*Timeloop v0\.4"),
+    ("e.yaml", "ert", "foo: 1\n", r"e\.yaml.*not an Accelergy ERT"),
+    ("p.yaml", "problem", "problem:\n  instance: {C: three, M: 96}\n",
+     r"p\.yaml: field problem\.instance\.C: 'three' is not an integer"),
+    ("z.yaml", "problem", "problem:\n  instance: {C: 3, M: 96, Hstride: 0}\n",
+     r"z\.yaml: field problem\.instance\.Hstride: must be >= 1, got 0"),
+]
+
+
+@pytest.mark.parametrize("file_name,role,text,match", BAD_INPUTS, ids=[f"{r}-{n}" for n, r, *_ in BAD_INPUTS])
+def test_bad_input_errors_name_file_and_field(tmp_path, file_name, role, text, match):
+    bad = tmp_path / file_name
+    bad.write_text(text)
+    with pytest.raises(MascotError, match=match):
+        if role == "constraints":
+            import_timeloop(DATA / "eyeriss_like.arch.yaml", [], [bad])
+        elif role == "arch":
+            import_timeloop(bad)
+        elif role == "problem":
+            load_problem(bad)
+        else:
+            load_ert(bad)
 
 
 def test_explicit_options_override_exported_metadata(tmp_path):
