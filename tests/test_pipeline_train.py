@@ -53,3 +53,24 @@ def test_shipped_model_is_small_and_loads():
     assert DEFAULT_MODEL_PATH.stat().st_size < 1_000_000
     _, meta = load_policy()
     assert meta["config"]["seed"] == 0
+
+
+def test_train_cli_sets_the_network_size(tmp_path, capsys):
+    out = tmp_path / "small.pt"
+    rc = main(["pipeline", "train", "--graphs", "6", "--min-layers", "6", "--max-layers", "10", "--epochs", "1",
+               "--hidden", "8", "--mlp", "16", "--out", str(out), "--json"])
+    assert rc == 0
+    capsys.readouterr()
+    policy, meta = load_policy(out)
+    assert (policy.config.hidden, policy.config.mlp) == (8, 16)
+    assert (meta["config"]["hidden"], meta["config"]["mlp"]) == (8, 16)
+
+
+def test_shipped_model_is_what_the_default_training_builds():
+    # `mascot pipeline train --seed 0` (TrainConfig defaults) rebuilds the shipped file
+    policy, meta = load_policy()
+    defaults = TrainConfig()
+    for key, value in defaults.__dict__.items():
+        expected = list(value) if isinstance(value, tuple) else value
+        assert meta["config"][key] == expected, key
+    assert (policy.config.hidden, policy.config.mlp) == (defaults.hidden, defaults.mlp)

@@ -129,6 +129,8 @@ def train_cmd(
     epochs: int = typer.Option(40, "--epochs"),
     exact_limit: float = typer.Option(20.0, "--exact-limit", help="CP-SAT deterministic-time limit per label."),
     reinforce_steps: int = typer.Option(0, "--reinforce-steps", help="Policy-gradient fine-tuning steps after imitation."),
+    hidden: int = typer.Option(64, "--hidden", min=1, help="Encoder LSTM width per direction."),
+    mlp: int = typer.Option(64, "--mlp", min=2, help="Scorer MLP width (its second layer has half)."),
     out: Path = typer.Option(Path("out/pipeline_policy.pt"), "--out", "-o", help="Model file to write."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -140,7 +142,7 @@ def train_cmd(
     if min_layers < 2 or max_layers < min_layers:
         raise MascotError("--min-layers must be ≥ 2 and ≤ --max-layers")
     cfg = TrainConfig(seed=seed, graphs=graphs, min_layers=min_layers, max_layers=max_layers, epochs=epochs,
-                      exact_limit=exact_limit, reinforce_steps=reinforce_steps)
+                      exact_limit=exact_limit, reinforce_steps=reinforce_steps, hidden=hidden, mlp=mlp)
     metrics = run_training(cfg, out, show_progress=not as_json)
     head = {k: v for k, v in metrics.items() if k not in ("history", "config")}
     head["model_path"] = str(out)

@@ -44,15 +44,17 @@ def _decode(compute: np.ndarray, params: np.ndarray, out_bytes: np.ndarray, host
             rem_c: np.ndarray, rem_p: np.ndarray, pred_ptr: np.ndarray, pred_idx: np.ndarray, k: int,
             mem: float, pbw: float, lbw: float, t_groups: np.ndarray, group: np.ndarray, proj: np.ndarray,
             wd: np.ndarray, w2: np.ndarray, b2: np.ndarray, w3: np.ndarray, b3: np.float32,
-            noise: np.ndarray, noisy: np.ndarray, temperature: float) -> np.ndarray:
+            noise: np.ndarray, noisy: np.ndarray, temperature: float, max_ahead: int) -> np.ndarray:
     """``(B, n)`` stage assignments of ``B`` rollouts (see the module docstring).
 
-    Two savings that change no choice: only the stages the precedence mask allows
-    (``j >= minstage``) are featurised and scored (the masked ones get ``-inf`` logits in the
+    Savings that change no choice: only the stages the masks allow (precedence:
+    ``j >= minstage``; no skipped stage: ``j <= opened + max_ahead``) are featurised and scored (the masked ones get ``-inf`` logits in the
     numpy decoder whatever their score), and rollouts of one normaliser group whose partial
     assignments are still equal (sampled rollouts follow the greedy one until their noise first
-    changes a choice) share one featurisation and score: equal states give equal features.
-    The scorer MLP is ~95 % of the decoder's time, so these cut it by half or more.
+    changes a choice) share one featurisation and score: equal states give equal features. A
+    layer with a single allowed stage (all stages open, predecessors in the last one) is placed
+    without being scored. The scorer MLP is ~95 % of the decoder's time, so these cut it by half
+    or more.
     """
     n = compute.shape[0]
     b_rows = group.shape[0]
@@ -69,6 +71,7 @@ def _decode(compute: np.ndarray, params: np.ndarray, out_bytes: np.ndarray, host
     z1 = np.empty((b_rows * k, mlp), dtype=np.float32)
     marg = np.zeros((b_rows, k))
     minstage = np.zeros(b_rows, dtype=np.int64)
+    hi = np.zeros(b_rows, dtype=np.int64)
     row0 = np.zeros(b_rows, dtype=np.int64)
     cur = np.empty(k)
     lg5 = np.empty((g_rows, k), dtype=np.float32)
@@ -101,8 +104,9 @@ def _decode(compute: np.ndarray, params: np.ndarray, out_bytes: np.ndarray, host
             r = rep[b]
             if r != b:  # a clone of an earlier rollout: same state, same features and scores
                 minstage[b] = minstage[r]
+                hi[b] = hi[r]
                 row0[b] = row0[r]
-                for j in range(minstage[r], k):
+                for j in range(minstage[r], hi[r]):
                     marg[b, j] = marg[r, j]
                 continue
             ms = 0
@@ -111,6 +115,8 @@ def _decode(compute: np.ndarray, params: np.ndarray, out_bytes: np.ndarray, host
                 if s > ms:
                     ms = s
             minstage[b] = ms
+            top = min(k, opened[b] + 1 + max_ahead)
+            hi[b] = top
             row0[b] = rows
             cur_max = -np.inf
             for j in range(k):
@@ -120,7 +126,8 @@ def _decode(compute: np.ndarray, params: np.ndarray, out_bytes: np.ndarray, host
             g = group[b]
             tr = t_groups[g]
             lg7 = _lg(cur_max / tr)
-            for j in range(ms, k):
+            forced = top - ms == 1  # one allowed stage: the choice needs no score
+            for j in range(ms, top):
                 acc = 0.0
                 for q in range(p0, p1):
                     u = pred_idx[q]
@@ -128,6 +135,8 @@ def _decode(compute: np.ndarray, params: np.ndarray, out_bytes: np.ndarray, host
                         acc += out_bytes[u]
                 mj = acc + host_in[v]
                 marg[b, j] = mj
+                if forced:
+                    continue
                 over = max(load_p[b, j] - mem, 0.0)
                 stream_delta = (max(load_p[b, j] + params[v] - mem, 0.0) - over) / pbw
                 new = cur[j] + compute[v] + stream_delta + mj / lbw
@@ -157,10 +166,11 @@ def _decode(compute: np.ndarray, params: np.ndarray, out_bytes: np.ndarray, host
         for b in range(b_rows):
             if rep[b] != b:
                 continue
-            g = group[b]
-            for r in range(row0[b], row0[b] + k - minstage[b]):
+            if hi[b] - minstage[b] == 1:
+                continue
+            for r in range(row0[b], row0[b] + hi[b] - minstage[b]):
                 for m in range(mlp):
-                    x = z[r, m] + proj[g, v, m]
+                    x = z[r, m] + proj[v, m]
                     z1[r, m] = x if x > 0 else np.float32(0.0)
         z2 = np.dot(z1[:rows], w2)
         for r in range(rows):
@@ -172,7 +182,7 @@ def _decode(compute: np.ndarray, params: np.ndarray, out_bytes: np.ndarray, host
             ms = minstage[b]
             best = -np.inf
             choice = ms
-            for j in range(ms, k):
+            for j in range(ms, hi[b] if hi[b] - ms > 1 else ms):
                 logit = float(out[row0[b] + j - ms] + b3) / temperature
                 if noisy[b]:
                     logit += noise[v, b, j]
@@ -210,12 +220,14 @@ def _decode(compute: np.ndarray, params: np.ndarray, out_bytes: np.ndarray, host
 
 
 def decode(problem: PipelineProblem, t_groups: np.ndarray, group: np.ndarray, proj: np.ndarray,
-           weights: dict[str, np.ndarray], noise: np.ndarray, noisy: np.ndarray, temperature: float) -> np.ndarray:
+           weights: dict[str, np.ndarray], noise: np.ndarray, noisy: np.ndarray, temperature: float,
+           max_ahead: int | None = None) -> np.ndarray:
     """``(B, n)`` rollouts of ``problem``.
 
-    Rollout ``b`` uses the normaliser ``t_groups[group[b]]`` and the encoder output
-    ``proj[group[b]]`` (``(G, n, mlp)``); ``noise`` is ``(n, B, k)`` Gumbel noise added on the
-    ``noisy`` rows.
+    Rollout ``b`` uses the normaliser ``t_groups[group[b]]``, every rollout the encoder output
+    ``proj`` (``(n, mlp)``); ``noise`` is ``(n, B, k)`` Gumbel noise added on the ``noisy`` rows.
+    A layer may go to stages ``minstage .. opened + max_ahead`` (``opened``: the latest stage used
+    so far; ``max_ahead=None``: no limit).
     """
     ptr, idx = problem.pred_csr
     # the remaining compute / parameters after each layer, computed as the numpy decoder does
@@ -227,7 +239,8 @@ def decode(problem: PipelineProblem, t_groups: np.ndarray, group: np.ndarray, pr
                    np.ascontiguousarray(t_groups, dtype=np.float64), np.ascontiguousarray(group, dtype=np.int64),
                    np.ascontiguousarray(proj, dtype=np.float32), weights["wd"], weights["w2"], weights["b2"],
                    weights["w3"], np.float32(weights["b3"]), np.ascontiguousarray(noise, dtype=np.float64),
-                   np.ascontiguousarray(noisy, dtype=np.bool_), float(temperature))
+                   np.ascontiguousarray(noisy, dtype=np.bool_), float(temperature),
+                   int(problem.n_stages if max_ahead is None else max_ahead))
 
 
 _CONTROLLER: list = []
@@ -265,6 +278,6 @@ def warm_up() -> None:
          "b2": np.zeros(2, dtype=np.float32), "w3": np.zeros(2, dtype=np.float32), "b3": np.float32(0.0)}
     ptr, idx = np.array([0, 0, 1], dtype=np.int64), np.array([0], dtype=np.int64)
     _decode(f64, f64, f64, f64, f64, f64, ptr, idx, 2, 1.0, 1.0, 1.0, f64, np.zeros(2, dtype=np.int64),
-            np.zeros((2, 2, 4), dtype=np.float32), w["wd"], w["w2"], w["b2"], w["w3"], w["b3"],
-            np.zeros((2, 2, 2)), np.zeros(2, dtype=np.bool_), 1.0)
+            np.zeros((2, 4), dtype=np.float32), w["wd"], w["w2"], w["b2"], w["w3"], w["b3"],
+            np.zeros((2, 2, 2)), np.zeros(2, dtype=np.bool_), 1.0, 2)
     _WARM.append(True)

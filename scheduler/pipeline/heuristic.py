@@ -28,19 +28,32 @@ from scheduler.pipeline.dp_kernels import minmax_cuts, minsum_capped_cuts, segme
 from scheduler.pipeline.model import TIE_RTOL, Partition, PipelineProblem, make_partition
 
 
-def _segment_times_t(problem: PipelineProblem) -> np.ndarray:
-    """The transpose ``T[b, a]`` of :func:`segment_times` (contiguous for the DP kernels)."""
-    c_pre = np.concatenate([[0.0], np.cumsum(problem.compute_time_s)])
-    p_pre = np.concatenate([[0.0], np.cumsum(problem.param_bytes)])
-    h_pre = np.concatenate([[0.0], np.cumsum(problem.host_in_bytes)])
+def _segment_times_t(problem: PipelineProblem, order: np.ndarray | None = None) -> np.ndarray:
+    """The transpose ``T[b, a]`` of :func:`segment_times` (contiguous for the DP kernels).
+
+    With ``order`` (a topological order), the segments are those of the layers taken in that
+    order (as if the problem had been renumbered; no new problem is built).
+    """
+    c, p, h, out = problem.compute_time_s, problem.param_bytes, problem.host_in_bytes, problem.out_bytes
     e = problem.unique_out_edges  # sorted by (producer, consumer)
+    if order is not None:
+        order = np.asarray(order, dtype=np.int64)
+        pos = np.empty_like(order)
+        pos[order] = np.arange(order.size)
+        c, p, h, out = c[order], p[order], h[order], out[order]
+        if e.size:
+            e = pos[e]
+            e = e[np.argsort(e[:, 0] * np.int64(problem.n_layers) + e[:, 1])]
+    c_pre = np.concatenate([[0.0], np.cumsum(c)])
+    p_pre = np.concatenate([[0.0], np.cumsum(p)])
+    h_pre = np.concatenate([[0.0], np.cumsum(h)])
     if e.size:
         # For producer u with consumers c1 < c2 < ..., a segment starting at a in (c_{i-1}, c_i]
         # (c_0 = u) first meets the tensor at c_i, so it pays out_bytes[u] iff b > c_i: a
         # rectangle rows (c_{i-1}, c_i] x columns (c_i, n], summed with a 2-D difference array.
         u, v = e[:, 0], e[:, 1]
         prev = np.where(np.r_[False, u[1:] == u[:-1]], np.r_[0, v[:-1]], u)
-        w = problem.out_bytes[u]
+        w = out[u]
     else:
         prev = v = np.zeros(0, dtype=np.int64)
         w = np.zeros(0)
@@ -110,10 +123,6 @@ def balanced_cuts_in_order(problem: PipelineProblem, order: np.ndarray) -> np.nd
     order = np.asarray(order, dtype=np.int64)
     pos = np.empty_like(order)
     pos[order] = np.arange(order.size)
-    e = pos[problem.edges] if problem.edges.size else problem.edges
-    sub = PipelineProblem(problem.compute_time_s[order], problem.param_bytes[order], problem.out_bytes[order], e,
-                          problem.n_stages, problem.param_mem_bytes, problem.param_bw_bytes_per_s,
-                          problem.link_bw_bytes_per_s, problem.host_in_bytes[order], name=problem.name)
-    stage_t = _segment_times_t(sub)
+    stage_t = _segment_times_t(problem, order)
     bounds = _lexicographic(stage_t, stage_t, problem.n_stages)
     return boundaries_to_assign(bounds, problem.n_layers)[pos]

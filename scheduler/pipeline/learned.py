@@ -12,28 +12,36 @@ Architecture
     times, what placing ``v`` in ``j`` would add in compute, parameter streaming and received
     activations, and by how much the bottleneck would grow). The *precedence mask* forbids every
     stage before the latest stage of ``v``'s predecessors, so every output is feasible; moving
-    to a later stage than the current one is a stage boundary.
+    to a later stage than the current one is a stage boundary. A second mask
+    (:data:`MAX_AHEAD`) keeps every layer in an opened stage or the next one: skipping a stage
+    would leave a device idle (the trained policy never does it on the zoo networks; the mask
+    saves scoring the stages it would never pick).
 
 Decoding
-    ``1 + samples`` rollouts in one numpy batch, split between a few scales of the normaliser
-    (``T_ref × {1, 0.95, 0.9, 0.85, 0.8, 1.05}``: a smaller scale makes stages look fuller, so the policy cuts
-    earlier); per scale one greedy rollout, the rest sampled (Gumbel-max, seeded). The best by
-    the cost model (bottleneck, then total latency) is kept. Refinement (on by default): the
-    layers, sorted by the stage the policy gave them, form a topological order; the
-    latency-balanced dynamic program re-places the k-1 stage boundaries along that order, and
-    the better of the two partitions is returned. So the policy decides how parallel branches
-    interleave, the DP where exactly to cut; ``refine=False`` gives the bare policy.
+    ``1 + samples`` rollouts in one batch, split between a few scales of the normaliser
+    (``T_ref × {1, 0.95, 0.9, 0.85, 0.8, 1.05}``: a smaller scale makes stages look fuller, so
+    the policy cuts earlier); per scale one greedy rollout, the rest sampled (Gumbel-max,
+    seeded). The encoder runs once, at ``T_ref`` itself (it was trained at that scale only); the
+    scales enter through the decoder's dynamic features, i.e. the stage fills, which is what
+    moves the cuts. The best rollout by the cost model (bottleneck, then total latency) is kept.
+    Refinement (on by default): the layers, sorted by the stage the policy gave them, form a
+    topological order; the latency-balanced dynamic program re-places the k-1 stage boundaries
+    along that order, and the better of the two partitions is returned. So the policy decides
+    how parallel branches interleave, the DP where exactly to cut; ``refine=False`` gives the
+    bare policy.
 
 Speed
-    The decoder runs as one compiled numba call (:mod:`scheduler.pipeline.fast_decode`, which
+    Every step is a compiled kernel or a single BLAS call:
+    the encoder's recurrence (:mod:`scheduler.pipeline.encoder_kernel`, a numba BiLSTM matching
+    ``torch.nn.LSTM`` to float32 rounding; torch pays microseconds of dispatch per time step),
+    the decoder (:mod:`scheduler.pipeline.fast_decode`, one numba call for all rollouts, which
     returns exactly the rollouts of the step-by-step numpy :class:`DecodeState`, kept as the
-    reference and for training), the encoder as one single-threaded ``torch.inference_mode``
-    LSTM call over all scales at once, the refinement DP as compiled loops
+    reference and for training) and the normaliser's and refinement's cut DP
     (:mod:`scheduler.pipeline.dp_kernels`). On a 508-layer DenseNet-201 the whole solve takes
-    tens of milliseconds, against tens of seconds for CP-SAT. ``solve_time_s`` covers everything
+    about 10-20 ms on one core, against seconds for CP-SAT. ``solve_time_s`` covers everything
     from the problem to the scored partition (``T_ref``, features, encoder, decoder,
-    refinement), not the one-offs per process (reading the model file, loading the compiled
-    kernels).
+    refinement), not the one-offs per process (reading the model file and converting its
+    weights to arrays, loading the compiled kernels).
 
 Reference time ``T_ref`` (the normaliser that makes features comparable between a 20-node
 synthetic graph and a 700-layer DenseNet) is the bottleneck of the latency-balanced contiguous
@@ -44,6 +52,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -217,7 +226,7 @@ class DecodeState:
 @dataclass(frozen=True)
 class PolicyConfig:
     hidden: int = 64
-    mlp: int = 128
+    mlp: int = 64
 
 
 class PartitionPolicy(nn.Module):
@@ -287,8 +296,7 @@ def _scorer_weights(policy: PartitionPolicy) -> dict[str, np.ndarray]:
 class _NumpyScorer:
     """The scorer's MLP in numpy: per-step calls are too small for torch's overhead."""
 
-    def __init__(self, policy: PartitionPolicy):
-        w = _scorer_weights(policy)
+    def __init__(self, w: dict[str, np.ndarray]):
         self.wd, self.w2, self.b2, self.w3, self.b3 = w["wd"], w["w2"], w["b2"], w["w3"], w["b3"]
 
     def __call__(self, static_rows: np.ndarray, dyn: np.ndarray) -> np.ndarray:
@@ -306,18 +314,77 @@ DEFAULT_SCALES: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 0.8, 1.05)
 DEFAULT_TEMPERATURE = 1.0
 
 
+#: how many stages past the latest opened one a layer may go: 1 means "an open stage or the next
+#: one", never leaving a device idle by skipping it (the trained policy does not skip stages on
+#: the zoo networks anyway; the mask saves featurising and scoring the stages it never picks)
+MAX_AHEAD = 1
+
+
+class InferenceWeights:
+    """A frozen policy's weights as float32 numpy arrays: the compiled encoder and the scorer MLP.
+
+    Built once per policy by :func:`inference_weights` (like reading the model file, a one-off
+    outside the solver's clock); a policy that is still training passes ``None`` to
+    :func:`rollout`, which then builds them from the current weights.
+    """
+
+    def __init__(self, policy: "PartitionPolicy"):
+        from scheduler.pipeline.encoder_kernel import CompiledEncoder
+
+        self.encoder = CompiledEncoder(policy)
+        self.scorer = _scorer_weights(policy)
+
+
+_INFERENCE: "weakref.WeakKeyDictionary[PartitionPolicy, InferenceWeights]" = weakref.WeakKeyDictionary()
+
+
+def inference_weights(policy: "PartitionPolicy") -> InferenceWeights:
+    """The cached :class:`InferenceWeights` of a policy used for inference only."""
+    if policy not in _INFERENCE:
+        _INFERENCE[policy] = InferenceWeights(policy)
+    return _INFERENCE[policy]
+
+
+def encode_layers(policy: "PartitionPolicy", static: np.ndarray, encoder: str = "compiled",
+                  weights: InferenceWeights | None = None) -> np.ndarray:
+    """``(n, mlp)`` encoder output (static part of the scorer's first layer) of one graph.
+
+    ``"compiled"``: the numba BiLSTM (:mod:`scheduler.pipeline.encoder_kernel`, float32, one
+    BLAS thread); ``"torch"``: the module itself, single-threaded (the reference).
+    """
+    if encoder == "compiled":
+        from scheduler.pipeline.fast_decode import blas_single_thread
+
+        w = weights if weights is not None else InferenceWeights(policy)
+        with blas_single_thread():  # (n × 64) matrices: BLAS threads only add synchronisation
+            return w.encoder(static)
+    if encoder != "torch":
+        raise MascotError(f"unknown encoder {encoder!r}", hint="use 'compiled' or 'torch'")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a small LSTM: extra threads only wait on each other on a busy machine
+    try:
+        with torch.inference_mode():
+            return policy.encode(torch.from_numpy(static)[None]).numpy()[0].astype(np.float32)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def rollout(policy: PartitionPolicy, problem: PipelineProblem, samples: int = 31, seed: int = 0,
             t_ref: float | None = None, scales: tuple[float, ...] = (1.0,), temperature: float = 1.0,
-            engine: str = "compiled") -> np.ndarray:
+            engine: str = "compiled", encoder: str = "compiled", max_ahead: int = MAX_AHEAD,
+            weights: InferenceWeights | None = None) -> np.ndarray:
     """``(1 + samples, n)`` assignments, greedy and sampled (Gumbel-max, seeded).
 
     The rows are split between the normaliser scales ``scales`` (``T_ref × scale``; a smaller
     scale makes stages look fuller, so the policy cuts earlier); the first row of every scale
-    is its greedy rollout, row 0 the greedy rollout at the first scale.
+    is its greedy rollout, row 0 the greedy rollout at the first scale. The encoder runs once,
+    on the static features at ``T_ref`` itself; the scales enter through the decoder's dynamic
+    features (the stage fills), which is where they steer the cuts.
 
     ``engine="compiled"`` (default) decodes with :mod:`scheduler.pipeline.fast_decode` (one
     numba call); ``"numpy"`` with :class:`DecodeState` step by step, the reference the compiled
     decoder is tested against. Both draw the same noise and return the same rollouts.
+    ``max_ahead`` limits the stages a layer may open (see :data:`MAX_AHEAD`).
     """
     if engine not in ("compiled", "numpy"):
         raise MascotError(f"unknown decoder engine {engine!r}", hint="use 'compiled' or 'numpy'")
@@ -330,35 +397,30 @@ def rollout(policy: PartitionPolicy, problem: PipelineProblem, samples: int = 31
     group = np.arange(b) * g // b  # contiguous blocks of rows per scale
     greedy = np.zeros(b, dtype=bool)
     greedy[np.searchsorted(group, np.arange(g))] = True
-    static = torch.from_numpy(static_features_multi(problem, t_ref * np.asarray(scales)))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a small LSTM: extra threads only wait on each other on a busy machine
-    try:
-        with torch.inference_mode():
-            proj = policy.encode(static).numpy().astype(np.float32)  # (G, n, mlp)
-    finally:
-        torch.set_num_threads(threads)
+    proj = encode_layers(policy, static_features(problem, t_ref), encoder, weights)  # (n, mlp)
     rng = np.random.default_rng(seed)
     noisy_rows = ~greedy
     n, k = problem.n_layers, problem.n_stages
     t_rows = t_ref * np.asarray(scales)[group]
     # one draw for all layers: the same stream as one draw of (noisy rows, k) per layer
     noise_noisy = rng.gumbel(size=(n, int(noisy_rows.sum()), k))
+    scorer_w = weights.scorer if weights is not None else _scorer_weights(policy)
     if engine == "compiled":
         from scheduler.pipeline.fast_decode import blas_single_thread, decode
 
         noise = np.zeros((n, b, k))
         noise[:, noisy_rows] = noise_noisy
         with blas_single_thread():  # tiny matrices: BLAS threads only add synchronisation
-            return decode(problem, t_ref * np.asarray(scales), group, proj, _scorer_weights(policy), noise,
-                          noisy_rows, temperature)
+            return decode(problem, t_ref * np.asarray(scales), group, proj, scorer_w, noise, noisy_rows,
+                          temperature, max_ahead)
     # the per-layer matrices are tiny: BLAS threads only add synchronisation (10x slower on a busy machine)
     with threadpool_limits(limits=1, user_api="blas"):
-        scorer = _NumpyScorer(policy)
+        scorer = _NumpyScorer(scorer_w)
         state = DecodeState(problem, b, t_rows)
         for v in range(n):
             dyn, mask, marg = state.step_features(v)
-            logits = scorer(proj[group, v], dyn).astype(np.float64)
+            mask &= state._j <= state.opened[:, None] + max_ahead
+            logits = scorer(np.broadcast_to(proj[v], (b, proj.shape[1])), dyn).astype(np.float64)
             logits = np.where(mask, logits, -np.inf)
             logits /= temperature
             logits[noisy_rows] += noise_noisy[v]
@@ -380,10 +442,11 @@ def solve_learned(problem: PipelineProblem, policy: PartitionPolicy | None = Non
     if policy is None:
         policy = _default_policy()  # loading the file is I/O, not solving: outside the timer
     warm_up_kernels(policy)  # compiling / loading kernels, torch's first call: one-offs per process, outside too
+    weights = inference_weights(policy)  # the weights as numpy arrays: once per policy, like loading it
     start = time.perf_counter()
     t_ref = solve_latency_balanced(problem).bottleneck_s
     assigns = rollout(policy, problem, samples=samples, seed=seed, t_ref=t_ref, scales=scales,
-                      temperature=temperature)
+                      temperature=temperature, weights=weights)
     bott, total = evaluate_batch(problem, assigns)
     best = assigns[best_index(bott, total)]
     if refine:
@@ -401,10 +464,12 @@ def warm_up_kernels(policy: PartitionPolicy | None = None) -> None:
     """Compile or load the compiled decoder and DP kernels (cached on disk; once per process),
     and run the encoder once on a 2-layer input (torch initialises its CPU kernels lazily)."""
     from scheduler.pipeline.dp_kernels import warm_up as warm_dp
+    from scheduler.pipeline.encoder_kernel import warm_up as warm_encoder
     from scheduler.pipeline.fast_decode import warm_up as warm_decode
 
     warm_dp()
     warm_decode()
+    warm_encoder()
     if policy is not None and not _TORCH_WARM:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)

@@ -113,8 +113,14 @@ class PipelineProblem:
 
     @cached_property
     def unique_out_edges(self) -> np.ndarray:
-        """Edges with duplicates removed (a multi-input layer may read one tensor twice)."""
-        return np.unique(self.edges, axis=0) if self.edges.size else self.edges
+        """Edges with duplicates removed (a multi-input layer may read one tensor twice), sorted by
+        (producer, consumer): ``np.unique(edges, axis=0)``, computed on one integer key per edge
+        (several times faster than the row-wise unique, which sorts a structured view)."""
+        if not self.edges.size:
+            return self.edges
+        n = np.int64(self.n_layers)
+        u, v = np.divmod(np.unique(self.edges[:, 0] * n + self.edges[:, 1]), n)
+        return np.stack([u, v], axis=1)
 
     @cached_property
     def pred_csr(self) -> tuple[np.ndarray, np.ndarray]:

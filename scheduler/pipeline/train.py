@@ -52,6 +52,8 @@ class TrainConfig:
     val_fraction: float = 0.15
     reinforce_steps: int = 0
     reinforce_samples: int = 8
+    hidden: int = 64  # encoder LSTM width (per direction)
+    mlp: int = 64  # scorer MLP width: the decoder's cost is mostly this MLP, run per layer and rollout
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def train_policy(samples: list[Sample], cfg: TrainConfig, show_progress: bool = 
     train = [samples[i] for i in order[n_val:]]
     tensors = [teacher_tensors(s) for s in train]
     val_tensors = _collate([teacher_tensors(s) for s in val])
-    policy = PartitionPolicy(PolicyConfig())
+    policy = PartitionPolicy(PolicyConfig(hidden=cfg.hidden, mlp=cfg.mlp))
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     history = []
