@@ -7,16 +7,23 @@ Search, all of it batched through :func:`hwmodel.nest.evaluate_batch`:
 2. sample random temporal factorisations (prime factors dealt to the free temporal slots) and
    loop orders over those spatial assignments; drop candidates whose tiles overflow a buffer
    *before* scoring;
-3. steepest-descent local search, batched: every single move from each kept candidate (a
-   dimension's smallest prime factor or its whole factor moved to the next free temporal level
-   up or down (any other free level with ``all_pairs``);
+3. (``n_rounds`` > 0, the ``thorough`` preset) steepest-descent local search, batched: every
+   single move from each kept candidate (a dimension's smallest prime factor or its whole factor
+   moved to the next free temporal level up or down (any other free level with ``all_pairs``);
    two adjacent loops of a level swapped) plus a few random multi-moves and fresh samples, all
    scored in one call per round; the best distinct candidates survive, with seats reserved for
    the most-utilised spatial assignments and at most two per assignment, so the search does not
    collapse onto one array shape. It stops when every survivor is a local optimum.
+4. the polish (:mod:`hwmodel.polish`): a deterministic descent with large moves (every
+   distribution of a dimension's factor over its levels, every order of a level's loops) from the
+   survivors, canonical starts on the most-utilised spatial assignments and the best of a sample
+   drawn with a fixed seed. Under ``delay`` it keeps the minimum cycles and settles the ties among
+   them by energy, as Timeloop's ``optimization-metrics: [delay, energy]``; before it, two seeds
+   gave equal cycles but up to 2.6x the energy (11x the DRAM bytes) on the same layer.
 
 Objectives: ``delay`` (cycles, then energy), ``energy`` (energy, then cycles) and ``edp``.
-Everything draws from one ``numpy.random.Generator(seed)``: same seed, same mapping.
+Steps 2-3 draw from one ``numpy.random.Generator(seed)``: same seed, same mapping; the polish
+makes different seeds agree (the same energy within 10 % on >= 98 % of the held-out zoo pairs).
 """
 
 from __future__ import annotations
@@ -29,26 +36,36 @@ import numpy as np
 from hwmodel.mapping import Mapping
 from hwmodel.mapspace import FREE, MapSpace, Sampler, prime_factors
 from hwmodel.nest import D, MappingBatch, NestResult, Problem, evaluate_batch
+from hwmodel.polish import canonical_starts, descend
 from hwmodel.spec import AcceleratorSpec
 from mascot.errors import MascotError
 
 Objective = Literal["delay", "energy", "edp"]
 OBJECTIVES: tuple[str, ...] = ("delay", "energy", "edp")
+POLISH_SEED = 20261123  # the polish stage's own sample: the same whatever the mapper's seed
 
 
 @dataclass(frozen=True)
 class MapperConfig:
-    """Search effort. The defaults meet the ~50 ms per layer target on a 2-core machine."""
+    """Search effort. The defaults meet the ~50 ms per layer target on a 2-core machine.
+
+    The defaults spend little on the seeded random stage (a sample, no hill climb) and most on the
+    deterministic polish (:mod:`hwmodel.polish`), whose descent is both stronger and seed-independent.
+    """
 
     n_spatial: int = 24  # spatial assignments kept (best utilisation first)
-    n_samples: int = 400  # random candidates drawn before the local search
-    n_parents: int = 6  # candidates the hill climb keeps
+    n_samples: int = 100  # random candidates drawn (with the mapper's seed) before the local search
+    n_parents: int = 3  # candidates the hill climb keeps (and hands to the polish)
     n_children: int = 4  # random mutants per parent per round (besides the full neighbourhood)
     random_kicks: bool = True  # add the random mutants (escape local optima)
-    n_rounds: int = 12  # at most this many local-search rounds
+    n_rounds: int = 0  # at most this many random-stage hill-climb rounds (0: the polish does the climbing)
     util_seeds: int = 3  # parents reserved for the best of the most-utilised spatial assignments
     per_spatial: int = 2  # parents kept per spatial assignment (keeps the climb from collapsing)
     all_pairs: bool = False  # factor moves between any two free levels (else: to the adjacent ones)
+    polish: bool = True  # second stage: deterministic descent (hwmodel.polish) settles the ties left open
+    polish_spatial: int = 6  # canonical polish starts: this many of the most-utilised spatial assignments
+    polish_rounds: int = 12  # at most this many descent rounds
+    polish_samples: int = 300  # polish starts: the best of this many mappings drawn with POLISH_SEED
 
     @classmethod
     def preset(cls, effort: str) -> "MapperConfig":
@@ -56,7 +73,8 @@ class MapperConfig:
         if effort == "fast":
             return cls()
         if effort == "thorough":
-            return cls(n_samples=3000, n_parents=12, n_rounds=30, util_seeds=6, per_spatial=3, all_pairs=True)
+            return cls(n_samples=3000, n_parents=12, n_rounds=30, util_seeds=6, per_spatial=3, all_pairs=True,
+                       polish_spatial=12, polish_samples=1000)
         raise ValueError(f"unknown effort {effort!r}; choose fast or thorough")
 
 
@@ -206,12 +224,42 @@ class Mapper:
             ks = score(kres, self.objective)
             best.offer(kids, kres, ks)
             pop, pop_s = self._select(_concat(pop, kids), np.concatenate([pop_s, ks]), opt_util)
+        if cfg.polish:
+            evaluated += self._polish(space, sampler, pop, best)
         mapping = best.batch.mapping(0, space.arch.names, space.arch.keep)
         res1 = best.result
         return MapperResult(
             mapping=mapping, cycles=int(res1.cycles[0]), energy_pj=float(res1.energy_pj[0]), result=res1,
             evaluated=evaluated, constraint_level=space.level,
         )
+
+    def _polish(self, space: MapSpace, sampler: Sampler, pop: MappingBatch, best: _Best) -> int:
+        """Second stage (:mod:`hwmodel.polish`): descend from the survivors, the best so far, canonical
+        starts on the most-utilised spatial assignments and the best of a sample drawn with a fixed
+        seed (not the mapper's: the stage should reach the same optima whatever the seed); returns the
+        candidates scored."""
+        cfg = self.config
+        evaluated = 0
+        util = sampler.utilization
+        top = np.argsort(-util, kind="stable")[: cfg.polish_spatial]
+        sids = np.unique(np.concatenate([top, best.batch.spatial_id])) if best.batch is not None else top
+        starts = canonical_starts(space, sampler, sids)
+        if cfg.polish_samples:
+            fixed = sampler.sample(cfg.polish_samples, np.random.default_rng(POLISH_SEED))
+            fixed = _take(fixed, np.nonzero(space.capacity_ok(fixed))[0])
+            if fixed.size:
+                fres = evaluate_batch(space.pb, space.arch, fixed)
+                evaluated += fixed.size
+                fs = score(fres, self.objective)
+                best.offer(fixed, fres, fs)
+                fpop, _ = self._select(fixed, fs, sampler.utilization)
+                if fpop is not None:
+                    starts = _concat(starts, fpop)
+        if best.batch is not None:
+            starts = _concat(best.batch, starts)
+        starts = _concat(starts, pop)
+        return evaluated + descend(space, starts, lambda r: score(r, self.objective), best.offer,
+                                   max_rounds=cfg.polish_rounds)
 
     def _select(self, batch: MappingBatch, s: np.ndarray, opt_util: np.ndarray) -> tuple[MappingBatch | None, np.ndarray]:
         """The best distinct candidates, at most ``per_spatial`` per spatial assignment (diversity).

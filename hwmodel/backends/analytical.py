@@ -26,7 +26,7 @@ from workloads.layer import Layer
 
 
 # the modules whose code decides an analytical cost: a change in any of them must invalidate cached rows
-_MODEL_SOURCES = ("mapper.py", "mapspace.py", "mapping.py", "nest.py", "vector_cost.py", "energy.py", "cost.py",
+_MODEL_SOURCES = ("mapper.py", "polish.py", "mapspace.py", "mapping.py", "nest.py", "vector_cost.py", "energy.py", "cost.py",
                   "backends/analytical.py")
 
 
