@@ -47,6 +47,7 @@ def relmas_cmd(
     sa_bonus: float = typer.Option(0.75, "--sa-bonus", min=0.0, help="Residual: score bonus of the heuristic's SA."),
     noise_std: float = typer.Option(0.2, "--noise-std", min=0.0, help="Exploration noise σ at the start (decays to --noise-std-final)."),
     noise_std_final: float = typer.Option(0.05, "--noise-std-final", min=0.0, help="Exploration noise σ after the decay."),
+    job_noise: bool = typer.Option(False, "--job-noise", help="Residual: one priority-noise draw per job, shared by its SJs (ours)."),
     noise_decay_updates: int = typer.Option(2000, "--noise-decay-updates", min=1, help="Updates over which σ decays linearly."),
     actor_lr: float = typer.Option(1e-4, "--actor-lr", min=0.0, help="Actor learning rate (Adam)."),
     updates_per_step: float = typer.Option(0.5, "--updates-per-step", min=0.0, help="DDPG updates per decision of each new episode."),
@@ -86,7 +87,7 @@ def relmas_cmd(
     cfg = config_from(steps=steps, seed=seed, hidden=hidden, max_rq=max_rq, bc_episodes=bc_episodes, bc_steps=bc_steps,
                       teacher=teacher, critic_warmup=critic_warmup, bc_weight=bc_weight, eval_every=eval_every, eval_traces=eval_traces,
                       eval_qos=eval_qos, mode=mode, features=features, base=base, prio_scale=prio_scale, sa_bonus=sa_bonus,
-                      noise_std=noise_std, noise_std_final=noise_std_final, noise_decay_updates=noise_decay_updates, actor_lr=actor_lr,
+                      noise_std=noise_std, noise_std_final=noise_std_final, noise_decay_updates=noise_decay_updates, job_noise=job_noise, actor_lr=actor_lr,
                       updates_per_step=updates_per_step, select_margin=select_margin, max_wall_s=max_minutes * 60.0,
                       checkpoint_every=checkpoint_every, threads=threads, alpha=alpha, beta=beta, gamma=gamma, delta=delta)
     from scheduler.policies import get_policy

@@ -169,3 +169,33 @@ def test_cli_refuses_unknown_mode_and_feature_set(tmp_path):
     assert main(args + ["--mode", "residual", "--features", "fancy"]) == 2
     assert main(args + ["--mode", "residual", "--eval-qos", "urgent"]) == 2
     assert not (tmp_path / "p.pt").exists()
+
+
+def test_job_noise_shares_one_priority_draw_per_job():
+    """--job-noise: every encoded SJ of a job gets the same priority noise (the residual decoder averages
+    a job's SJs, so per-SJ noise would cancel); the SA scores keep their own per-SJ draws."""
+    table = small_table()
+    cfg = config_from(steps=0, seed=4, hidden=8, max_rq=16, mode="residual", features="extended", eval_traces=1,
+                      job_noise=True, noise_std=0.3)
+    tr = Trainer(table, SCEN, cfg)
+    act = tr._explore()
+    sim = Simulator(table, SCEN.trace(5), policy=None, period_s=SCEN.period_s)
+    tr.codec.reset(0)
+    view = sim.begin_period()
+    while view is not None and len(np.unique(view.rq_job)) < 2:
+        sim.run_period()
+        view = sim.begin_period()
+    assert view is not None, "the trace never had two jobs waiting at once"
+    state = tr.codec.encode(view)
+    clean = tr.agent.act(state)
+    noisy, decision = act(view, state)
+    delta = noisy - clean
+    jobs = view.rq_job[: noisy.shape[0]]
+    for j in np.unique(jobs):
+        assert np.allclose(delta[jobs == j, 0], delta[jobs == j][0, 0]), j  # one draw per job
+    assert len({round(float(delta[jobs == j][0, 0]), 6) for j in np.unique(jobs)}) > 1  # different jobs, different draws
+    assert np.unique(np.round(delta[:, 1:], 6)).size > 2  # SA scores: per-SJ noise
+    assert len(decision.sa) == view.n_rq
+    # without the option the priority noise is per SJ again
+    plain = Trainer(table, SCEN, config_from(steps=0, seed=4, hidden=8, max_rq=16, mode="residual", eval_traces=1, noise_std=0.3))
+    assert plain.config.job_noise is False
