@@ -19,7 +19,7 @@ Two record builders turn objects into flat columns:
 numpy, vectorised). Logs are base 2; ``eff_<dim>_<x|y>`` is ``d / (ceil(d / pe) × pe)``, the
 fraction of the array a dimension fills when it is spread over X or Y.
 
-Version 3 adds the analytical model's own cheap quantities: the best spatial assignment the
+Version 3 added the analytical model's own cheap quantities: the best spatial assignment the
 Table-1 dataflows allow (``log2_util_macs``, ``util_share``, which dims sit on the array, enumerated
 jointly as the mapper does: ``exact_spatial_macs``), the compute cycles it gives (or the
 vector-layer closed form of :mod:`hwmodel.vector_cost`: ``log2_spatial_cycles``), the DRAM
@@ -28,6 +28,9 @@ relative to one of them (:data:`OFFSET_FEATURES`): cycles / spatial cycles is 1 
 Simba mapping, so the trees only model what the floor misses. :data:`FEATURE_VERSION`
 changes whenever the list or a definition changes, so a model file made for other features is
 refused (:mod:`surrogate.model`).
+Version 4: the row-stationary weight re-sends count Q tiles only (the polished mapper keeps C out of
+the global buffer, so the output-row loop there re-sends nothing), and the DRAM-read and energy floors
+include those re-sends.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from hwmodel.spec import AcceleratorSpec
 from surrogate.spatial import _best_divisor, _best_pair, _unique_int_rows, exact_spatial_macs
 from workloads.layer import Layer
 
-FEATURE_VERSION = "3"
+FEATURE_VERSION = "4"
 DRAM_UNLIMITED_WORDS_PER_CYCLE = 65536.0  # stands for "no DRAM limit" in log features
 LAYER_COLUMNS: tuple[str, ...] = (
     "kind", "N", "C", "M", "R", "S", "P", "Q", "stride_h", "stride_w", "dilation_h", "dilation_w", "groups",
@@ -266,9 +269,12 @@ def feature_matrix(df: Any) -> np.ndarray:
     sp = {k: div.pop(f"sp_{k}") for k in ("q", "s", "c", "m")}
     for k, v in sp.items():
         f[f"log2_array_{k}"] = _log2(v)
-    # row stationary: the weights bypass the global buffer, so DRAM re-sends them once per output
-    # row and per Q tile not on the array; weight stationary: once per layer (kept in the PEs)
-    refetch = np.where(rs, p * np.ceil(q / np.maximum(sp["q"], 1.0)), 1.0)
+    # row stationary: the weights bypass the global buffer, and the Eyeriss mapspace fixes Q as the
+    # outermost DRAM loop, so DRAM re-sends them once per Q tile not on the array (the polished
+    # mapper keeps C out of the global buffer, so the output-row loop P there re-sends nothing:
+    # 1x1 convs C1024 M192 on eyeriss_small read 1.0x / 5.8x / 4.0x compulsory at P = Q = 8 / 7 / 16,
+    # Q on the array 8 / 1 / 2); weight stationary: once per layer (kept in the PEs)
+    refetch = np.where(rs, np.ceil(q / np.maximum(sp["q"], 1.0)), 1.0)
     f["log2_weight_refetch"] = _log2(refetch)
     f["log2_weight_dram_words"] = _log2(weights / np.maximum(groups, 1.0) * refetch * groups)
     f.update(div)
@@ -290,11 +296,12 @@ def feature_matrix(df: Any) -> np.ndarray:
     mac_pj, dram_pj = f["mac_pj"], f["dram_pj"]
     inner_pj = f["inner_weight_pj"] + f["inner_input_pj"] + f["inner_output_pj"]
     glb_pj = f["glb_read_pj"] + f["glb_write_pj"]
-    e_mac = macs * (mac_pj + inner_pj) + compulsory_words * dram_pj
+    weight_dram_words = np.where(mac, weights * refetch, weights)
+    e_mac = macs * (mac_pj + inner_pj) + (weight_dram_words + inputs + outputs) * dram_pj
     e_vec = v_ops * mac_pj + (v_in + weights + v_out) * dram_pj + (v_in + v_out) * glb_pj
     f["log2_energy_floor_pj"] = _log2(np.where(mac, e_mac, e_vec))
     bytes_per_word = bits / 8.0
-    f["log2_dram_read_floor_bytes"] = _log2((weights + np.where(mac, inputs, v_in)) * bytes_per_word)
+    f["log2_dram_read_floor_bytes"] = _log2((weight_dram_words + np.where(mac, inputs, v_in)) * bytes_per_word)
     f["log2_dram_write_floor_bytes"] = _log2(np.where(mac, outputs, v_out) * bytes_per_word)
     # fill float32 directly: the same per-element cast as column_stack(...).astype, without the float64 copy
     out = np.empty((len(kind), len(FEATURES)), dtype=np.float32)

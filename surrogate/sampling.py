@@ -5,7 +5,8 @@ log-uniform sample of the dimensions covers the space far better than a grid of 
 Real layers are not uniform, though (3×3 convolutions with 2^k channels dominate), so the data
 set adds every layer of the zoo on top (see :mod:`surrogate.dataset`).
 
-Layer families and ranges (all drawn log-uniformly between the bounds, then rounded):
+Layer families and ranges (all drawn log-uniformly between the bounds, then rounded; channel and feature
+counts C, M are rounded to 4 significant bits with probability 0.75, :func:`_channels`):
 
 =================  ======================================================================
 conv               C 3-2048, M 8-2048, P=Q 1-224 (10 % non-square), R=S ∈ {1,3,5,7,11},
@@ -171,6 +172,31 @@ def _logu(rng: np.random.Generator, lo: float, hi: float) -> int:
     return int(round(float(np.exp(rng.uniform(np.log(lo), np.log(hi))))))
 
 
+NICE_SHARE = 0.75  # channel counts rounded to 4 significant bits (what real networks use)
+
+
+def _nice(v: int) -> int:
+    """``v`` rounded to 4 significant bits: 1218 → 1280, 59 → 60, 183 → 176 (a multiple of 2^(⌊log2 v⌋ − 3))."""
+    if v < 16:
+        return v
+    step = 1 << (v.bit_length() - 4)
+    return max(step, int(round(v / step)) * step)
+
+
+def _channels(rng: np.random.Generator, lo: float, hi: float) -> int:
+    """A channel / feature count: log-uniform, rounded to 4 significant bits with probability :data:`NICE_SHARE`.
+
+    Why: real networks use 64, 192, 288, 1280, ... (few, small prime factors), and whether a count
+    splits evenly over the PE array and the buffers decides the mapping: with raw log-uniform
+    integers (1218, 59, 1512, ...) most samples forced the mapper into odd tilings, 1x1 convs at
+    8x8 re-read their weights 3-60x from DRAM on Eyeriss, while InceptionV3's (C 1280-2048, M
+    192-448) read them once, and the surrogate learned the odd cases. A quarter stay raw so that
+    awkward counts are still covered.
+    """
+    v = _logu(rng, lo, hi)
+    return _nice(v) if rng.random() < NICE_SHARE else v
+
+
 def _conv(name: str, n: int, c: int, m: int, r: int, s: int, p: int, q: int, stride: int = 1, groups: int = 1,
           op_type: str = "Conv") -> Layer:
     ih, iw = (p - 1) * stride + r, (q - 1) * stride + s
@@ -212,12 +238,12 @@ def sample_layer(rng: np.random.Generator, name: str = "sampled") -> Layer:
         stride = 4 if u < 0.05 else (2 if u < 0.35 else 1)
         p = _logu(rng, 1, 224)
         q = p if rng.random() < 0.9 else _logu(rng, 1, 224)
-        return _conv(name, 1, _logu(rng, 3, 2048), _logu(rng, 8, 2048), r, s, p, q, stride)
+        return _conv(name, 1, _channels(rng, 3, 2048), _channels(rng, 8, 2048), r, s, p, q, stride)
     if fam == "pointwise":
         p = _logu(rng, 1, 112)
-        return _conv(name, 1, _logu(rng, 8, 2048), _logu(rng, 8, 2048), 1, 1, p, p, 1)
+        return _conv(name, 1, _channels(rng, 8, 2048), _channels(rng, 8, 2048), 1, 1, p, p, 1)
     if fam == "depthwise":
-        c = _logu(rng, 8, 2048)
+        c = _channels(rng, 8, 2048)
         k = int(rng.choice([3, 3, 5, 7]))
         p = _logu(rng, 4, 112)
         return _conv(name, 1, c, c, k, k, p, p, int(rng.choice([1, 2])), groups=c)
@@ -225,16 +251,16 @@ def sample_layer(rng: np.random.Generator, name: str = "sampled") -> Layer:
         g = int(rng.choice([2, 4, 8, 16, 32]))
         k = int(rng.choice([1, 3]))
         p = _logu(rng, 4, 112)
-        return _conv(name, 1, g * _logu(rng, 4, 128), g * _logu(rng, 4, 128), k, k, p, p, 1, groups=g)
+        return _conv(name, 1, g * _channels(rng, 4, 128), g * _channels(rng, 4, 128), k, k, p, p, 1, groups=g)
     if fam == "fc":
-        return _matmul(name, _logu(rng, 1, 8), _logu(rng, 64, 25088), _logu(rng, 10, 4096), 1, op_type="Gemm")
+        return _matmul(name, _logu(rng, 1, 8), _channels(rng, 64, 25088), _channels(rng, 10, 4096), 1, op_type="Gemm")
     if fam == "attention":
         heads, seq, dim = _logu(rng, 1, 16), _logu(rng, 16, 1024), _logu(rng, 32, 128)
         if rng.random() < 0.5:  # Q @ K^T: (seq × dim) @ (dim × seq)
             return _matmul(name, heads, dim, seq, seq, activations=True)
         return _matmul(name, heads, seq, dim, seq, activations=True)  # softmax @ V
     if fam == "linear_seq":
-        return _matmul(name, 1, _logu(rng, 64, 4096), _logu(rng, 64, 4096), _logu(rng, 16, 1024))
+        return _matmul(name, 1, _channels(rng, 64, 4096), _channels(rng, 64, 4096), _logu(rng, 16, 1024))
     # vector
     elements = _logu(rng, 100, 10_000_000)
     ins = elements * int(rng.choice([1, 1, 2, 4]))  # element-wise, binary op, pooling windows

@@ -9,7 +9,7 @@ import pytest
 from mascot.errors import MascotError
 from surrogate.dataset import chunk_path, generate, load_dataset, make_plan
 from surrogate.features import FEATURES, feature_matrix, hardware_record, query_frame
-from surrogate.sampling import BASE_CLASSES, HardwareConfig, sample_hardware, sample_layer
+from surrogate.sampling import BASE_CLASSES, HardwareConfig, _nice, sample_hardware, sample_layer
 from hwmodel.spec import load_accelerator
 
 
@@ -64,6 +64,20 @@ def test_sampled_layers_are_valid_and_cover_the_families():
             assert layer.macs > 0 and layer.C % layer.groups == 0
     assert any(layer.groups == layer.C > 1 for layer in layers)  # depthwise
     assert any(layer.weights_are_activations for layer in layers)  # attention
+
+
+@pytest.mark.parametrize("v,want", [(3, 3), (15, 15), (17, 16), (59, 60), (183, 176), (192, 192), (1218, 1280), (2047, 2048)])
+def test_nice_channel_counts_keep_four_significant_bits(v: int, want: int) -> None:
+    assert _nice(v) == want
+    assert bin(_nice(v)).rstrip("0").count("1") <= 4  # at most 4 significant bits
+
+
+def test_most_sampled_channel_counts_are_nice_but_not_all():
+    """Channel counts: 3/4 rounded as real networks (few small prime factors), 1/4 raw (awkward counts stay covered)."""
+    rng = np.random.default_rng(7)
+    convs = [layer for layer in (sample_layer(rng) for _ in range(2000)) if layer.name.endswith((":conv", ":pointwise"))]
+    nice = np.mean([_nice(layer.C) == layer.C and _nice(layer.M) == layer.M for layer in convs])
+    assert 0.5 < nice < 0.8, nice  # both nice by rounding (0.75²) or by luck
 
 
 def test_feature_matrix_is_finite_and_ordered():
