@@ -31,6 +31,7 @@ refused (:mod:`surrogate.model`).
 Version 4: the row-stationary weight re-sends count Q tiles only (the polished mapper keeps C out of
 the global buffer, so the output-row loop there re-sends nothing), and the DRAM-read and energy floors
 include those re-sends.
+Version 5 adds the global-buffer occupancy of one DRAM Q tile (inputs, outputs, both).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from hwmodel.spec import AcceleratorSpec
 from surrogate.spatial import _best_divisor, _best_pair, _unique_int_rows, exact_spatial_macs
 from workloads.layer import Layer
 
-FEATURE_VERSION = "4"
+FEATURE_VERSION = "5"
 DRAM_UNLIMITED_WORDS_PER_CYCLE = 65536.0  # stands for "no DRAM limit" in log features
 LAYER_COLUMNS: tuple[str, ...] = (
     "kind", "N", "C", "M", "R", "S", "P", "Q", "stride_h", "stride_w", "dilation_h", "dilation_w", "groups",
@@ -83,6 +84,7 @@ FEATURES: tuple[str, ...] = (
     "log2_util_macs", "util_share", "log2_spatial_cycles", "log2_energy_floor_pj",
     "log2_array_q", "log2_array_s", "log2_array_c", "log2_array_m", "log2_weight_refetch", "log2_weight_dram_words",
     "log2_dram_read_floor_bytes", "log2_dram_write_floor_bytes",
+    "log2_tile_inputs_over_glb", "log2_tile_outputs_over_glb", "log2_tile_io_over_glb",
 )
 # the log2 feature each target is learned relative to (the model learns log(target / 2**feature)):
 # cost-model floors that carry most of the variance, so the trees only learn the mapper's residual
@@ -277,6 +279,16 @@ def feature_matrix(df: Any) -> np.ndarray:
     refetch = np.where(rs, np.ceil(q / np.maximum(sp["q"], 1.0)), 1.0)
     f["log2_weight_refetch"] = _log2(refetch)
     f["log2_weight_dram_words"] = _log2(weights / np.maximum(groups, 1.0) * refetch * groups)
+    # what the global buffer must hold for one DRAM Q tile (row stationary: the whole output height P
+    # sits in the GLB, Q only as wide as the array holds it): whether all C inputs and all M outputs
+    # of that tile fit decides if DRAM splits C (inputs re-read once per M split) or M
+    stride = np.maximum(f["stride"], 1.0)
+    q_tile = np.where(rs, np.minimum(np.maximum(sp["q"], 1.0), q), q)
+    tile_in = np.where(mac, c * ((p - 1.0) * stride + r) * ((q_tile - 1.0) * stride + s), inputs)
+    tile_out = np.where(mac, m * p * q_tile, outputs)
+    f["log2_tile_inputs_over_glb"] = np.log2((tile_in + 1.0) / (glb_words + 1.0))
+    f["log2_tile_outputs_over_glb"] = np.log2((tile_out + 1.0) / (glb_words + 1.0))
+    f["log2_tile_io_over_glb"] = np.log2((tile_in + tile_out + 1.0) / (glb_words + 1.0))
     f.update(div)
     util = np.where(rs, div["util_rs"], div["util_ws"])
     f["log2_div_cycles"] = _log2(macs / (units / np.maximum(mpp, 1.0) * np.maximum(util, 1e-6)))
