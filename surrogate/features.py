@@ -31,21 +31,24 @@ refused (:mod:`surrogate.model`).
 Version 4: the row-stationary weight re-sends count Q tiles only (the polished mapper keeps C out of
 the global buffer, so the output-row loop there re-sends nothing), and the DRAM-read and energy floors
 include those re-sends.
-Version 5 adds the global-buffer occupancy of one DRAM Q tile (inputs, outputs, both).
+Version 5 adds the global-buffer occupancy of one DRAM Q tile (inputs, outputs, both); version 6 the
+largest prime factor of C, M, P and Q.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from hwmodel.mapspace import prime_factors
 from hwmodel.spec import AcceleratorSpec
 from surrogate.spatial import _best_divisor, _best_pair, _unique_int_rows, exact_spatial_macs
 from workloads.layer import Layer
 
-FEATURE_VERSION = "5"
+FEATURE_VERSION = "6"
 DRAM_UNLIMITED_WORDS_PER_CYCLE = 65536.0  # stands for "no DRAM limit" in log features
 LAYER_COLUMNS: tuple[str, ...] = (
     "kind", "N", "C", "M", "R", "S", "P", "Q", "stride_h", "stride_w", "dilation_h", "dilation_w", "groups",
@@ -85,6 +88,7 @@ FEATURES: tuple[str, ...] = (
     "log2_array_q", "log2_array_s", "log2_array_c", "log2_array_m", "log2_weight_refetch", "log2_weight_dram_words",
     "log2_dram_read_floor_bytes", "log2_dram_write_floor_bytes",
     "log2_tile_inputs_over_glb", "log2_tile_outputs_over_glb", "log2_tile_io_over_glb",
+    "log2_maxprime_Cg", "log2_maxprime_Mg", "log2_maxprime_P", "log2_maxprime_Q",
 )
 # the log2 feature each target is learned relative to (the model learns log(target / 2**feature)):
 # cost-model floors that carry most of the variance, so the trees only learn the mapper's residual
@@ -154,6 +158,31 @@ def _text(df: Any, key: str) -> np.ndarray:
 
 def _log2(x: Any) -> np.ndarray:
     return np.log2(np.maximum(np.asarray(x, dtype=np.float64), 1.0))
+
+
+_SIEVE_SIZE = 1 << 16
+
+
+@lru_cache(maxsize=1)
+def _max_prime_table() -> np.ndarray:
+    """``table[n]`` = largest prime factor of ``n`` (1 for 0 and 1), for n < 2^16, by a sieve: each prime
+    overwrites its multiples in ascending order, so the last (largest) prime factor stays."""
+    table = np.ones(_SIEVE_SIZE, dtype=np.int64)
+    for q in range(2, _SIEVE_SIZE):
+        if table[q] == 1:  # no smaller prime divides q: q is prime
+            table[q::q] = q
+    table.setflags(write=False)
+    return table
+
+
+def _max_prime(v: np.ndarray) -> np.ndarray:
+    """Largest prime factor of each positive integer value (a table lookup; larger values factorised)."""
+    iv = np.maximum(np.asarray(v), 1).astype(np.int64)
+    small = iv < _SIEVE_SIZE
+    out = _max_prime_table()[np.where(small, iv, 1)].astype(np.float64)
+    if not small.all():
+        out[~small] = [prime_factors(int(n))[-1] for n in iv[~small]]
+    return out
 
 
 def _eff(d: np.ndarray, pe: np.ndarray) -> np.ndarray:
@@ -289,6 +318,10 @@ def feature_matrix(df: Any) -> np.ndarray:
     f["log2_tile_inputs_over_glb"] = np.log2((tile_in + 1.0) / (glb_words + 1.0))
     f["log2_tile_outputs_over_glb"] = np.log2((tile_out + 1.0) / (glb_words + 1.0))
     f["log2_tile_io_over_glb"] = np.log2((tile_in + tile_out + 1.0) / (glb_words + 1.0))
+    # the largest prime factor of a dimension: a large one (P = 13, 17; M = 425 = 5²·17) forces its
+    # whole factor into one loop, which is where tilings and DRAM traffic jump
+    for name, v in (("Cg", cg), ("Mg", mg), ("P", p), ("Q", q)):
+        f[f"log2_maxprime_{name}"] = _log2(_max_prime(np.where(mac, v, 1.0)))
     f.update(div)
     util = np.where(rs, div["util_rs"], div["util_ws"])
     f["log2_div_cycles"] = _log2(macs / (units / np.maximum(mpp, 1.0) * np.maximum(util, 1e-6)))

@@ -126,3 +126,14 @@ def test_shipped_model_costs_vector_layers_by_their_closed_form():
     assert float(got["cycles"][0]) == pytest.approx(want.cycles, rel=1e-6)
     assert float(got["dram_read_bytes"][0]) == pytest.approx(want.dram_read_bytes, rel=1e-6)
     assert float(got["energy_pj"][0]) == pytest.approx(want.energy_pj, rel=0.05)
+
+
+def test_max_prime_feature_matches_factorisation():
+    """The sieve lookup (and the fallback past it) gives the largest prime factor, as the mapper factorises."""
+    from hwmodel.mapspace import prime_factors
+    from surrogate.features import _max_prime
+
+    values = np.array([1, 2, 12, 13, 17, 425, 2048, 25088, 65535, 65536, 99991, 1000003])
+    want = [prime_factors(int(v))[-1] if v > 1 else 1 for v in values]
+    assert _max_prime(values).tolist() == want
+    assert _max_prime(np.arange(1, 3000)).tolist() == [prime_factors(n)[-1] if n > 1 else 1 for n in range(1, 3000)]
