@@ -52,6 +52,10 @@ def train_cmd(
     max_depth: int = typer.Option(10, "--max-depth", help="Deepest tree Optuna may pick (prediction speed)."),
     seed: int = typer.Option(0, "--seed", help="Split and tuning seed."),
     name: str = typer.Option(None, "--name", help="Model name (default: the folder name)."),
+    per_dataflow: bool = typer.Option(True, "--per-dataflow/--shared",
+                                      help="One booster per (target, dataflow), or shared across dataflows."),
+    base_weight: float = typer.Option(4.0, "--base-weight", min=0.0,
+                                      help="Sample weight of rows on the four Table-1 classes unchanged."),
 ) -> None:
     """Train XGBoost regressors (log cycles, energy, DRAM read / write bytes), Optuna-tuned."""
     from surrogate.dataset import load_dataset
@@ -61,7 +65,7 @@ def train_cmd(
         raise MascotError(f"--max-depth must be at least 5 (Optuna searches depths 5..max), got {max_depth}")
     df = load_dataset(data)
     cfg = TrainConfig(trials=trials, n_threads=threads, seed=seed, max_trees=max_trees, max_depth=max_depth,
-                      timeout_s_per_target=timeout)
+                      timeout_s_per_target=timeout, per_dataflow=per_dataflow, base_weight=base_weight)
 
     def report(target: str, trial: int, rmse: float) -> None:
         err_console.print(f"  {target}: trial {trial} val rmse(log) {rmse:.4f}")

@@ -32,7 +32,7 @@ Version 4: the row-stationary weight re-sends count Q tiles only (the polished m
 the global buffer, so the output-row loop there re-sends nothing), and the DRAM-read and energy floors
 include those re-sends.
 Version 5 adds the global-buffer occupancy of one DRAM Q tile (inputs, outputs, both); version 6 the
-largest prime factor of C, M, P and Q.
+largest prime factor of C, M, P and Q; version 7 their largest power-of-two factor.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from hwmodel.spec import AcceleratorSpec
 from surrogate.spatial import _best_divisor, _best_pair, _unique_int_rows, exact_spatial_macs
 from workloads.layer import Layer
 
-FEATURE_VERSION = "6"
+FEATURE_VERSION = "7"
 DRAM_UNLIMITED_WORDS_PER_CYCLE = 65536.0  # stands for "no DRAM limit" in log features
 LAYER_COLUMNS: tuple[str, ...] = (
     "kind", "N", "C", "M", "R", "S", "P", "Q", "stride_h", "stride_w", "dilation_h", "dilation_w", "groups",
@@ -89,6 +89,7 @@ FEATURES: tuple[str, ...] = (
     "log2_dram_read_floor_bytes", "log2_dram_write_floor_bytes",
     "log2_tile_inputs_over_glb", "log2_tile_outputs_over_glb", "log2_tile_io_over_glb",
     "log2_maxprime_Cg", "log2_maxprime_Mg", "log2_maxprime_P", "log2_maxprime_Q",
+    "log2_pow2_Cg", "log2_pow2_Mg", "log2_pow2_P", "log2_pow2_Q",
 )
 # the log2 feature each target is learned relative to (the model learns log(target / 2**feature)):
 # cost-model floors that carry most of the variance, so the trees only learn the mapper's residual
@@ -183,6 +184,12 @@ def _max_prime(v: np.ndarray) -> np.ndarray:
     if not small.all():
         out[~small] = [prime_factors(int(n))[-1] for n in iv[~small]]
     return out
+
+
+def _pow2_part(v: np.ndarray) -> np.ndarray:
+    """The largest power of two dividing each positive integer value (``n & -n``)."""
+    iv = np.maximum(np.asarray(v), 1).astype(np.int64)
+    return (iv & -iv).astype(np.float64)
 
 
 def _eff(d: np.ndarray, pe: np.ndarray) -> np.ndarray:
@@ -322,6 +329,9 @@ def feature_matrix(df: Any) -> np.ndarray:
     # whole factor into one loop, which is where tilings and DRAM traffic jump
     for name, v in (("Cg", cg), ("Mg", mg), ("P", p), ("Q", q)):
         f[f"log2_maxprime_{name}"] = _log2(_max_prime(np.where(mac, v, 1.0)))
+        # the power-of-two part tells even channel counts (160 = 2^5·5) from raw ones (150 = 2·3·5²):
+        # with few small factors the mapper cannot balance the buffer tiles, and a prime side then costs
+        f[f"log2_pow2_{name}"] = _log2(_pow2_part(np.where(mac, v, 1.0)))
     f.update(div)
     util = np.where(rs, div["util_rs"], div["util_ws"])
     f["log2_div_cycles"] = _log2(macs / (units / np.maximum(mpp, 1.0) * np.maximum(util, 1e-6)))

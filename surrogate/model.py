@@ -1,4 +1,4 @@
-"""The learned cost model: one XGBoost regressor per target, trained in log space, saved as a folder.
+"""The learned cost model: XGBoost regressors per target (and dataflow), trained in log space, saved as a folder.
 
 Why log space: cycles, energy and DRAM bytes span eight orders of magnitude and the errors that
 matter are relative; a squared error on ``log(y)`` is (to first order) a squared relative error.
@@ -6,7 +6,8 @@ matter are relative; a squared error on ``log(y)`` is (to first order) a squared
 A model folder (``MODEL/``) holds:
 
 * ``<target>.json.gz`` - the XGBoost booster of each target in XGBoost's own JSON format, gzipped
-  (4× smaller: the shipped default stays a few MB; a plain ``<target>.json`` loads too);
+  (4× smaller: the shipped default stays a few MB; a plain ``<target>.json`` loads too); a model
+  with dataflow experts holds ``<target>@<dataflow>.json.gz`` instead, one per (target, dataflow);
 * ``metadata.json`` - ``format``, ``feature_version`` and the ``features`` list, ``targets``,
   ``offsets`` (per target, the log2 feature it is learned relative to: a booster predicts
   ``log(y) - ln 2 × feature``, see :func:`target_offsets`), ``vector_rows`` (``closed_form``:
@@ -14,8 +15,14 @@ A model folder (``MODEL/``) holds:
   ``ranges`` (min/max of the hardware parameters and layer sizes seen in training), ``backend``
   (the backend imitated, its version and objective), ``spec_hash`` (content hash of each Table-1
   class the data was generated around), ``dataset`` (rows, plan), ``params`` (the Optuna-tuned
-  hyper-parameters per target), ``metrics`` (validation MAPE etc.) and ``model_id`` (a hash of the
-  boosters, used in cache keys).
+  hyper-parameters per target), ``metrics`` (validation MAPE etc.), ``model_id`` (a hash of the
+  boosters, used in cache keys) and ``experts`` (the dataflows with boosters of their own, in
+  order; absent or empty: one booster per target for every dataflow).
+
+Why experts per dataflow: a row-stationary and a weight-stationary array map a layer so
+differently that trees shared between them learned spurious interactions (on the simba classes
+the shared model predicted +19 % energy for every layer whose output side is a prime, a jump only
+the row-stationary mapper has); split per dataflow, each expert sees only its own mapper.
 
 Loading checks the feature definition: a model trained on other features is a
 :class:`~mascot.errors.MascotError` (its predictions would be garbage, silently). Predicting
@@ -39,7 +46,7 @@ import pandas as pd
 from mascot.errors import MascotError
 from mascot.io import atomic_write_bytes, atomic_write_json
 from surrogate import metrics
-from surrogate.features import FEATURE_VERSION, FEATURES, OFFSET_FEATURES, feature_matrix, range_values
+from surrogate.features import DATAFLOWS, FEATURE_VERSION, FEATURES, OFFSET_FEATURES, feature_matrix, range_values
 
 FORMAT_VERSION = 1
 MODEL_TARGETS: tuple[str, ...] = ("cycles", "energy_pj", "dram_read_bytes", "dram_write_bytes")
@@ -50,6 +57,9 @@ METADATA_FILE = "metadata.json"
 # up to this many distinct rows the numpy forest beats XGBoost's per-call overhead (measured: ~0.5 ms
 # for one row on the default model against ~3 ms per booster call)
 SMALL_BATCH_ROWS = 8
+# a dataflow gets its own boosters when the training data holds at least this many of its MAC rows
+MIN_EXPERT_ROWS = 50
+_DATAFLOW_CODE = FEATURES.index("dataflow_code")
 _HASH_WEIGHTS = np.random.default_rng(0x5EED).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
 
 
@@ -130,7 +140,10 @@ def target_offsets(x: np.ndarray, offsets: dict[str, str]) -> dict[str, np.ndarr
 class TrainConfig:
     """How to train: Optuna ``trials`` per target, validation share, threads, seed, tree caps.
 
-    ``max_trees`` and ``max_depth`` bound the file size and the prediction time.
+    ``max_trees`` and ``max_depth`` bound the file size and the prediction time. ``per_dataflow``
+    trains one booster per (target, dataflow) (see the module docstring); ``base_weight`` is the
+    sample weight of rows on the four Table-1 classes unchanged (others weigh 1): studies run on
+    those classes, so the model's capacity goes there first.
     """
 
     trials: int = 20
@@ -141,6 +154,13 @@ class TrainConfig:
     max_depth: int = 10
     early_stopping: int = 40
     timeout_s_per_target: float | None = None
+    per_dataflow: bool = True
+    base_weight: float = 4.0
+
+
+def slot_name(target: str, expert: str | None) -> str:
+    """The key (and file stem) of the booster of ``target`` for dataflow ``expert`` (None: shared)."""
+    return target if expert is None else f"{target}@{expert}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,7 +181,40 @@ class SurrogateModel:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        return tuple(self.boosters)
+        return tuple(self.metadata.get("targets") or self.boosters)
+
+    @property
+    def experts(self) -> tuple[str, ...]:
+        """Dataflows with boosters of their own (empty: one shared booster per target)."""
+        return tuple(self.metadata.get("experts") or ())
+
+    def booster(self, target: str, expert: str | None = None) -> Any:
+        return self.boosters[slot_name(target, expert if self.experts else None)]
+
+    def expert_rows(self, x: np.ndarray) -> dict[str | None, np.ndarray]:
+        """Which booster set predicts each row: ``{expert: row mask}`` (``{None: all}`` when shared).
+
+        A row of a dataflow without an expert goes to the ``expert_fallback`` (the dataflow with the
+        most training rows); :meth:`warn_out_of_range` says so.
+        """
+        if not self.experts:
+            return {None: np.ones(len(x), dtype=bool)}
+        codes = x[:, _DATAFLOW_CODE]
+        own = {e: codes == float(DATAFLOWS.index(e)) for e in self.experts}
+        orphan = ~np.logical_or.reduce(list(own.values()))
+        if orphan.any():
+            fallback = str(self.metadata.get("expert_fallback", self.experts[0]))
+            own[fallback] = own[fallback] | orphan
+        return {e: m for e, m in own.items() if m.any()}
+
+    def margins(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Booster margins (float32) per target: each row through its dataflow's booster by XGBoost itself."""
+        out = {t: np.empty(len(x), dtype=np.float32) for t in self.targets}
+        for expert, rows in self.expert_rows(x).items():
+            xr = x if rows.all() else x[rows]
+            for t in self.targets:
+                out[t][rows] = np.asarray(self.booster(t, expert).inplace_predict(xr), dtype=np.float32)
+        return out
 
     # --- prediction ---------------------------------------------------------------------------
     def predict_matrix(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -177,12 +230,9 @@ class SurrogateModel:
         uniq, inverse = unique_rows(x)
         off = target_offsets(uniq, self.metadata.get("offsets", {}))
         small = len(uniq) <= SMALL_BATCH_ROWS
-        forest = self._forest() if small else None
-        if forest is not None:
-            z_all = forest.predict_all(uniq)
-            margins = {t: z_all[:, k] for k, t in enumerate(self.boosters)}
-        else:
-            margins = {t: np.asarray(b.inplace_predict(uniq), dtype=np.float32) for t, b in self.boosters.items()}
+        margins = self._forest_margins(uniq) if small else None
+        if margins is None:
+            margins = self.margins(uniq)
         closed = _closed_form_rows(uniq, self.metadata)
         out = {}
         for t, z in margins.items():
@@ -190,14 +240,28 @@ class SurrogateModel:
             out[t] = from_log(z if inverse is None else z[inverse])
         return out
 
-    def _forest(self) -> Any:
-        """All boosters as one numpy forest, compiled on first use (``None`` if one cannot be reproduced)."""
-        if "all" not in self._forests:
+    def _forest_margins(self, x: np.ndarray) -> dict[str, np.ndarray] | None:
+        """:meth:`margins` by the numpy forests (one walk per dataflow present), or None if not compilable."""
+        out = {t: np.empty(len(x), dtype=np.float32) for t in self.targets}
+        for expert, rows in self.expert_rows(x).items():
+            forest = self._forest(expert)
+            if forest is None:
+                return None
+            z = forest.predict_all(x if rows.all() else x[rows])
+            for k, t in enumerate(self.targets):
+                out[t][rows] = z[:, k]
+        return out
+
+    def _forest(self, expert: str | None) -> Any:
+        """The boosters of one dataflow (all targets) as one numpy forest, compiled on first use
+        (``None`` if one cannot be reproduced)."""
+        key = expert or ""
+        if key not in self._forests:
             from surrogate.forest import compile_booster, merge
 
-            parts = [compile_booster(b) for b in self.boosters.values()]
-            self._forests["all"] = None if any(p is None for p in parts) else merge(parts)
-        return self._forests["all"]
+            parts = [compile_booster(self.booster(t, expert)) for t in self.targets]
+            self._forests[key] = None if any(p is None for p in parts) else merge(parts)
+        return self._forests[key]
 
     def predict_frame(self, df: pd.DataFrame, check_ranges: bool = True) -> dict[str, np.ndarray]:
         """Predictions for a frame of layer + ``hw_*`` columns; warns outside the training ranges."""
@@ -220,6 +284,13 @@ class SurrogateModel:
         return out
 
     def warn_out_of_range(self, df: pd.DataFrame) -> None:
+        if self.experts and "hw_dataflow" in df:
+            unknown = sorted(set(map(str, np.unique(np.asarray(df["hw_dataflow"])))) - set(self.experts))
+            if unknown:
+                warnings.warn(f"surrogate model {self.metadata.get('name', '?')!r} was trained on the "
+                              f"{', '.join(self.experts)} dataflows; {', '.join(unknown)} rows are predicted by the "
+                              f"{self.metadata.get('expert_fallback', self.experts[0])} boosters (an extrapolation)",
+                              SurrogateRangeWarning, stacklevel=3)
         bad = self.out_of_range(df)
         if bad:
             text = "; ".join(f"{c} in [{a:g}, {b:g}] outside the trained [{lo:g}, {hi:g}]"
@@ -254,12 +325,13 @@ class SurrogateModel:
         import xgboost as xgb
 
         boosters = {}
-        for t in metadata["targets"]:
+        slots = [slot_name(t, e) for e in (metadata.get("experts") or [None]) for t in metadata["targets"]]
+        for t in slots:
             path = folder / f"{t}.json.gz"
             if not path.is_file() and (folder / f"{t}.json").is_file():
                 path = folder / f"{t}.json"
             if not path.is_file():
-                raise MascotError(f"the booster of target {t!r} is missing", path=path,
+                raise MascotError(f"the booster {t!r} is missing", path=path,
                                   hint="copy the whole model folder, or train it again")
             b = xgb.Booster()
             try:
@@ -331,14 +403,15 @@ def _base_params(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def tune_target(x_tr: np.ndarray, y_tr: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, cfg: TrainConfig,
-                log: Any = None) -> tuple[Any, dict[str, Any], float]:
-    """Optuna (TPE, seeded) over the XGBoost knobs; the score is the validation RMSE of ``log(y)``."""
+                log: Any = None, w_tr: np.ndarray | None = None,
+                w_val: np.ndarray | None = None) -> tuple[Any, dict[str, Any], float]:
+    """Optuna (TPE, seeded) over the XGBoost knobs; the score is the (weighted) validation RMSE of ``log(y)``."""
     import optuna
     import xgboost as xgb
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    dtrain = xgb.DMatrix(x_tr, label=y_tr, nthread=cfg.n_threads)
-    dval = xgb.DMatrix(x_val, label=y_val, nthread=cfg.n_threads)
+    dtrain = xgb.DMatrix(x_tr, label=y_tr, weight=w_tr, nthread=cfg.n_threads)
+    dval = xgb.DMatrix(x_val, label=y_val, weight=w_val, nthread=cfg.n_threads)
     best: dict[str, Any] = {}
 
     def objective(trial: Any) -> float:
@@ -387,25 +460,36 @@ def train(df: pd.DataFrame, cfg: TrainConfig = TrainConfig(), *, name: str = "mo
     if len(tr_fit) < 10 or len(val_fit) < 2:  # (almost) no MAC layer: learn every row
         tr_fit, val_fit, vector_rows = tr, val, "learned"
     closed_val = _closed_form_rows(x[val], {"vector_rows": vector_rows})
+    is_base = df["hw_is_base"].to_numpy(dtype=bool) if "hw_is_base" in df else np.zeros(len(df), dtype=bool)
+    weight = np.where(is_base, cfg.base_weight, 1.0)
+    experts, fallback = _choose_experts(x, tr_fit, val_fit, cfg)
     boosters: dict[str, Any] = {}
     params: dict[str, Any] = {}
+    for expert in experts or [None]:
+        own = np.ones(len(df), dtype=bool) if expert is None else x[:, _DATAFLOW_CODE] == DATAFLOWS.index(expert)
+        e_tr, e_val = tr_fit[own[tr_fit]], val_fit[own[val_fit]]
+        for target in MODEL_TARGETS:
+            slot = slot_name(target, expert)
+            y = to_log(df[target].to_numpy()) - off[target]
+            log = None if progress is None else (lambda i, rmse, t=slot: progress(t, i, rmse))
+            booster, p, rmse = tune_target(x[e_tr], y[e_tr], x[e_val], y[e_val], cfg, log=log,
+                                           w_tr=weight[e_tr], w_val=weight[e_val])
+            booster.set_param({"nthread": 1})
+            boosters[slot] = booster
+            params[slot] = {**p, "val_rmse_log": rmse, "rows": int(len(e_tr))}
+    model = SurrogateModel(boosters=boosters, metadata={"targets": list(MODEL_TARGETS), "experts": experts,
+                                                         "expert_fallback": fallback})
+    val_margins = model.margins(np.ascontiguousarray(x[val], dtype=np.float32))
     val_metrics: dict[str, Any] = {}
     val_log: dict[str, np.ndarray] = {}
     for target in MODEL_TARGETS:
-        y = to_log(df[target].to_numpy()) - off[target]
-        log = None if progress is None else (lambda i, rmse, t=target: progress(t, i, rmse))
-        booster, p, rmse = tune_target(x[tr_fit], y[tr_fit], x[val_fit], y[val_fit], cfg, log=log)
-        boosters[target] = booster
-        params[target] = {**p, "val_rmse_log": rmse}
-        booster.set_param({"nthread": 1})
-        val_log[target] = _add_offset(np.asarray(booster.inplace_predict(x[val]), np.float32), off[target][val],
-                                      closed_val)
+        val_log[target] = _add_offset(val_margins[target], off[target][val], closed_val)
         val_metrics[target] = metrics.summary(df[target].to_numpy()[val], from_log(val_log[target]))
     dram_true = df["dram_read_bytes"].to_numpy()[val] + df["dram_write_bytes"].to_numpy()[val]
     dram_pred = from_log(val_log["dram_read_bytes"]) + from_log(val_log["dram_write_bytes"])
     val_metrics["dram_bytes"] = metrics.summary(dram_true, dram_pred)
     ranges = {c: [float(np.min(v)), float(np.max(v))] for c, v in range_values(df).items()}
-    model_id = hashlib.sha256("".join(booster_json(boosters[t]) for t in MODEL_TARGETS).encode()).hexdigest()[:16]
+    model_id = hashlib.sha256("".join(booster_json(b) for b in boosters.values()).encode()).hexdigest()[:16]
     metadata = {
         "format": FORMAT_VERSION,
         "name": name,
@@ -413,16 +497,33 @@ def train(df: pd.DataFrame, cfg: TrainConfig = TrainConfig(), *, name: str = "mo
         "feature_version": FEATURE_VERSION,
         "features": list(FEATURES),
         "targets": list(MODEL_TARGETS),
+        "experts": experts,
+        "expert_fallback": fallback,
         "offsets": dict(OFFSET_FEATURES),
         "vector_rows": vector_rows,
         "ranges": ranges,
         "params": params,
         "metrics": {"validation": val_metrics},
         "train": {"rows": int(len(tr)), "val_rows": int(len(val)), "trials": cfg.trials, "seed": cfg.seed,
+                  "base_weight": cfg.base_weight,
                   "n_threads": cfg.n_threads, "time_s": round(time.perf_counter() - t0, 1)},
         **(dataset_info or {}),
     }
     return SurrogateModel(boosters=boosters, metadata=metadata)
+
+
+def _choose_experts(x: np.ndarray, tr: np.ndarray, val: np.ndarray, cfg: TrainConfig) -> tuple[list[str], str | None]:
+    """The dataflows that get boosters of their own (``[]``: shared boosters) and the fallback for others.
+
+    Experts only when ``cfg.per_dataflow`` and at least two dataflows have :data:`MIN_EXPERT_ROWS`
+    training rows (and some validation rows); the fallback is the one with the most training rows.
+    """
+    counts = {d: int((x[tr, _DATAFLOW_CODE] == i).sum()) for i, d in enumerate(DATAFLOWS)}
+    experts = [d for i, d in enumerate(DATAFLOWS)
+               if counts[d] >= MIN_EXPERT_ROWS and (x[val, _DATAFLOW_CODE] == i).sum() >= 2]
+    if not cfg.per_dataflow or len(experts) < 2:
+        return [], None
+    return experts, max(experts, key=lambda d: counts[d])
 
 
 def dataset_info(data_path: str | Path, df: pd.DataFrame) -> dict[str, Any]:

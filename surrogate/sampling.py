@@ -9,8 +9,8 @@ Layer families and ranges (all drawn log-uniformly between the bounds, then roun
 counts C, M are rounded to 4 significant bits with probability 0.75, :func:`_channels`):
 
 =================  ======================================================================
-conv               C 3-2048, M 8-2048, P=Q 1-224 (10 % non-square), R=S ∈ {1,3,5,7,11},
-                   1×k / k×1 (k ∈ {3,5,7}), stride 1 (2 with p=0.3, 4 with p=0.05), dilation 1
+conv               C 3-2048, M 8-2048, P=Q 1-448 (10 % non-square), R=S ∈ {1,3,5,7,11},
+                   1×k / k×1 (k ∈ {3,5,7}, a quarter of them), stride 1 (2 with p=0.3, 4 with p=0.05), dilation 1
 pointwise          1×1 conv, C 8-2048, M 8-2048, P=Q 1-112
 depthwise          groups = C = M 8-2048, R=S ∈ {3,5,7}, P=Q 4-112, stride 1 or 2
 grouped            groups ∈ {2,4,8,16,32}, C/groups and M/groups 4-128, R=S ∈ {1,3}
@@ -217,6 +217,12 @@ def _matmul(name: str, n: int, c: int, m: int, p: int, activations: bool = False
     )
 
 
+# factorised 1×k / k×1 kernels are a whole family of real networks (InceptionV3/V4, Inception-ResNet)
+# and map differently from square ones on a row-stationary array: at 10 % the model saw too few
+ASYMMETRIC_KERNEL_SHARE = 0.25
+# detection and segmentation inputs reach 416-448 pixels (YOLOv2, SSD): trees do not extrapolate
+CONV_MAX_SIDE = 448
+
 LAYER_FAMILIES: tuple[tuple[str, float], ...] = (
     ("conv", 0.30), ("pointwise", 0.15), ("depthwise", 0.10), ("grouped", 0.06), ("fc", 0.09),
     ("attention", 0.07), ("linear_seq", 0.08), ("vector", 0.15),
@@ -231,13 +237,13 @@ def sample_layer(rng: np.random.Generator, name: str = "sampled") -> Layer:
     if fam == "conv":
         k = int(rng.choice([1, 3, 3, 3, 5, 7, 11]))
         r, s = k, k
-        if rng.random() < 0.1:
+        if rng.random() < ASYMMETRIC_KERNEL_SHARE:
             k = int(rng.choice([3, 5, 7]))
             r, s = (1, k) if rng.random() < 0.5 else (k, 1)
         u = rng.random()
         stride = 4 if u < 0.05 else (2 if u < 0.35 else 1)
-        p = _logu(rng, 1, 224)
-        q = p if rng.random() < 0.9 else _logu(rng, 1, 224)
+        p = _logu(rng, 1, CONV_MAX_SIDE)
+        q = p if rng.random() < 0.9 else _logu(rng, 1, CONV_MAX_SIDE)
         return _conv(name, 1, _channels(rng, 3, 2048), _channels(rng, 8, 2048), r, s, p, q, stride)
     if fam == "pointwise":
         p = _logu(rng, 1, 112)

@@ -137,3 +137,12 @@ def test_max_prime_feature_matches_factorisation():
     want = [prime_factors(int(v))[-1] if v > 1 else 1 for v in values]
     assert _max_prime(values).tolist() == want
     assert _max_prime(np.arange(1, 3000)).tolist() == [prime_factors(n)[-1] if n > 1 else 1 for n in range(1, 3000)]
+
+
+def test_power_of_two_part_feature():
+    from surrogate.features import _pow2_part
+
+    values = np.array([1, 2, 3, 12, 17, 150, 160, 192, 1024, 25088])
+    assert _pow2_part(values).tolist() == [1, 2, 1, 4, 1, 2, 32, 64, 1024, 512]
+    n = np.arange(1, 5000)
+    assert np.array_equal(_pow2_part(n), [next(2**k for k in range(13, -1, -1) if v % 2**k == 0) for v in n])

@@ -106,3 +106,67 @@ def test_too_little_data_is_a_user_error(tiny_data):
     _, df = tiny_data
     with pytest.raises(MascotError, match="at least 20"):
         train(df.iloc[:5], TINY)
+
+
+@pytest.fixture(scope="module")
+def expert_model(tiny_data):
+    import surrogate.model as sm
+
+    _, df = tiny_data
+    old = sm.MIN_EXPERT_ROWS
+    sm.MIN_EXPERT_ROWS = 5  # the tiny set has ~25 MAC rows per dataflow
+    try:
+        return train(df, TINY, name="experts")
+    finally:
+        sm.MIN_EXPERT_ROWS = old
+
+
+def test_dataflow_experts_route_each_row_to_its_own_boosters(tmp_path, tiny_data, expert_model):
+    _, df = tiny_data
+    assert expert_model.experts == ("row_stationary", "weight_stationary")
+    assert set(expert_model.boosters) == {f"{t}@{e}" for t in MODEL_TARGETS for e in expert_model.experts}
+    x = np.ascontiguousarray(feature_matrix(df), dtype=np.float32)
+    margins = expert_model.margins(x)
+    for expert in expert_model.experts:
+        rows = (df["hw_dataflow"] == expert).to_numpy()
+        for t in MODEL_TARGETS:
+            own = expert_model.booster(t, expert).inplace_predict(x[rows])
+            assert np.array_equal(margins[t][rows], np.asarray(own, np.float32))
+    # the numpy-forest path (a few rows) and XGBoost's (a batch) agree bit for bit, and so does a reload
+    loaded = SurrogateModel.load(expert_model.save(tmp_path / "m"))
+    assert (tmp_path / "m" / "energy_pj@weight_stationary.json.gz").is_file()
+    batch = loaded.predict_matrix(x)
+    for i in range(0, len(x), 4):
+        few = loaded.predict_matrix(x[i:i + 4])
+        for t in MODEL_TARGETS:
+            assert np.array_equal(few[t], batch[t][i:i + 4])
+
+
+def test_dataflow_without_expert_uses_the_fallback_and_warns(tiny_data, expert_model):
+    _, df = tiny_data
+    row = df[df["hw_dataflow"] == expert_model.metadata["expert_fallback"]].iloc[:1].copy()
+    other = row.copy()
+    other["hw_dataflow"] = "output_stationary"
+    with pytest.warns(SurrogateRangeWarning, match="output_stationary"):
+        got = expert_model.predict_frame(other)
+    x = np.ascontiguousarray(feature_matrix(other), dtype=np.float32)
+    fallback = expert_model.booster("cycles", expert_model.metadata["expert_fallback"]).inplace_predict(x)
+    assert np.array_equal(expert_model.margins(x)["cycles"], np.asarray(fallback, np.float32))
+    assert got["cycles"][0] > 0
+
+
+def test_shared_boosters_when_asked_or_when_data_is_small(tiny_data, tiny_model):
+    from dataclasses import replace
+
+    _, df = tiny_data
+    assert tiny_model.experts == ()  # ~25 MAC rows per dataflow < MIN_EXPERT_ROWS
+    assert set(tiny_model.boosters) == set(MODEL_TARGETS)
+    import surrogate.model as sm
+
+    old = sm.MIN_EXPERT_ROWS
+    sm.MIN_EXPERT_ROWS = 5
+    try:
+        shared = train(df, replace(TINY, per_dataflow=False), name="shared")
+    finally:
+        sm.MIN_EXPERT_ROWS = old
+    assert shared.experts == () and set(shared.boosters) == set(MODEL_TARGETS)
