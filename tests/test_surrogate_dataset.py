@@ -117,3 +117,15 @@ def test_load_dataset_errors_name_the_path(tmp_path):
         load_dataset(tmp_path / "nope")
     with pytest.raises(MascotError, match="no chunk"):
         load_dataset(tmp_path)
+
+
+def test_conv_samples_cover_factorised_kernels_and_detection_inputs():
+    """A quarter of the sampled convolutions are 1×k / k×1 (Inception-style), and sides reach YOLO's 416."""
+    from surrogate.sampling import ASYMMETRIC_KERNEL_SHARE, CONV_MAX_SIDE
+
+    rng = np.random.default_rng(3)
+    convs = [layer for layer in (sample_layer(rng) for _ in range(4000)) if layer.name.endswith(":conv")]
+    asym = np.mean([(layer.R == 1) != (layer.S == 1) for layer in convs])
+    assert abs(asym - ASYMMETRIC_KERNEL_SHARE) < 0.05, asym
+    sides = np.array([max(layer.P, layer.Q) for layer in convs])
+    assert sides.max() <= CONV_MAX_SIDE and (sides > 224).any()
