@@ -37,7 +37,6 @@ largest prime factor of C, M, P and Q; version 7 their largest power-of-two fact
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -161,29 +160,13 @@ def _log2(x: Any) -> np.ndarray:
     return np.log2(np.maximum(np.asarray(x, dtype=np.float64), 1.0))
 
 
-_SIEVE_SIZE = 1 << 16
-
-
-@lru_cache(maxsize=1)
-def _max_prime_table() -> np.ndarray:
-    """``table[n]`` = largest prime factor of ``n`` (1 for 0 and 1), for n < 2^16, by a sieve: each prime
-    overwrites its multiples in ascending order, so the last (largest) prime factor stays."""
-    table = np.ones(_SIEVE_SIZE, dtype=np.int64)
-    for q in range(2, _SIEVE_SIZE):
-        if table[q] == 1:  # no smaller prime divides q: q is prime
-            table[q::q] = q
-    table.setflags(write=False)
-    return table
-
-
 def _max_prime(v: np.ndarray) -> np.ndarray:
-    """Largest prime factor of each positive integer value (a table lookup; larger values factorised)."""
+    """Largest prime factor of each positive integer value (1 for 1): each distinct value factorised once,
+    by the mapper's own (cached) :func:`~hwmodel.mapspace.prime_factors`."""
     iv = np.maximum(np.asarray(v), 1).astype(np.int64)
-    small = iv < _SIEVE_SIZE
-    out = _max_prime_table()[np.where(small, iv, 1)].astype(np.float64)
-    if not small.all():
-        out[~small] = [prime_factors(int(n))[-1] for n in iv[~small]]
-    return out
+    uniq, inverse = np.unique(iv, return_inverse=True)
+    largest = np.array([prime_factors(int(n))[-1] if n > 1 else 1 for n in uniq], dtype=np.float64)
+    return largest[inverse.reshape(iv.shape)]
 
 
 def _pow2_part(v: np.ndarray) -> np.ndarray:
@@ -328,10 +311,11 @@ def feature_matrix(df: Any) -> np.ndarray:
     # the largest prime factor of a dimension: a large one (P = 13, 17; M = 425 = 5²·17) forces its
     # whole factor into one loop, which is where tilings and DRAM traffic jump
     for name, v in (("Cg", cg), ("Mg", mg), ("P", p), ("Q", q)):
-        f[f"log2_maxprime_{name}"] = _log2(_max_prime(np.where(mac, v, 1.0)))
+        v = np.where(mac, v, 1.0)
+        f[f"log2_maxprime_{name}"] = _log2(_max_prime(v))
         # the power-of-two part tells even channel counts (160 = 2^5·5) from raw ones (150 = 2·3·5²):
         # with few small factors the mapper cannot balance the buffer tiles, and a prime side then costs
-        f[f"log2_pow2_{name}"] = _log2(_pow2_part(np.where(mac, v, 1.0)))
+        f[f"log2_pow2_{name}"] = _log2(_pow2_part(v))
     f.update(div)
     util = np.where(rs, div["util_rs"], div["util_ws"])
     f["log2_div_cycles"] = _log2(macs / (units / np.maximum(mpp, 1.0) * np.maximum(util, 1e-6)))

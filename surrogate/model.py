@@ -188,6 +188,11 @@ class SurrogateModel:
         """Dataflows with boosters of their own (empty: one shared booster per target)."""
         return tuple(self.metadata.get("experts") or ())
 
+    @property
+    def fallback_expert(self) -> str | None:
+        """The dataflow whose boosters predict rows of a dataflow without an expert (most training rows)."""
+        return str(self.metadata.get("expert_fallback") or self.experts[0]) if self.experts else None
+
     def booster(self, target: str, expert: str | None = None) -> Any:
         return self.boosters[slot_name(target, expert if self.experts else None)]
 
@@ -203,8 +208,7 @@ class SurrogateModel:
         own = {e: codes == float(DATAFLOWS.index(e)) for e in self.experts}
         orphan = ~np.logical_or.reduce(list(own.values()))
         if orphan.any():
-            fallback = str(self.metadata.get("expert_fallback", self.experts[0]))
-            own[fallback] = own[fallback] | orphan
+            own[self.fallback_expert] |= orphan
         return {e: m for e, m in own.items() if m.any()}
 
     def margins(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -289,7 +293,7 @@ class SurrogateModel:
             if unknown:
                 warnings.warn(f"surrogate model {self.metadata.get('name', '?')!r} was trained on the "
                               f"{', '.join(self.experts)} dataflows; {', '.join(unknown)} rows are predicted by the "
-                              f"{self.metadata.get('expert_fallback', self.experts[0])} boosters (an extrapolation)",
+                              f"{self.fallback_expert} boosters (an extrapolation)",
                               SurrogateRangeWarning, stacklevel=3)
         bad = self.out_of_range(df)
         if bad:
@@ -463,14 +467,14 @@ def train(df: pd.DataFrame, cfg: TrainConfig = TrainConfig(), *, name: str = "mo
     is_base = df["hw_is_base"].to_numpy(dtype=bool) if "hw_is_base" in df else np.zeros(len(df), dtype=bool)
     weight = np.where(is_base, cfg.base_weight, 1.0)
     experts, fallback = _choose_experts(x, tr_fit, val_fit, cfg)
+    ys = {target: to_log(df[target].to_numpy()) - off[target] for target in MODEL_TARGETS}
     boosters: dict[str, Any] = {}
     params: dict[str, Any] = {}
     for expert in experts or [None]:
         own = np.ones(len(df), dtype=bool) if expert is None else x[:, _DATAFLOW_CODE] == DATAFLOWS.index(expert)
         e_tr, e_val = tr_fit[own[tr_fit]], val_fit[own[val_fit]]
-        for target in MODEL_TARGETS:
+        for target, y in ys.items():
             slot = slot_name(target, expert)
-            y = to_log(df[target].to_numpy()) - off[target]
             log = None if progress is None else (lambda i, rmse, t=slot: progress(t, i, rmse))
             booster, p, rmse = tune_target(x[e_tr], y[e_tr], x[e_val], y[e_val], cfg, log=log,
                                            w_tr=weight[e_tr], w_val=weight[e_val])

@@ -110,15 +110,10 @@ def test_too_little_data_is_a_user_error(tiny_data):
 
 @pytest.fixture(scope="module")
 def expert_model(tiny_data):
-    import surrogate.model as sm
-
     _, df = tiny_data
-    old = sm.MIN_EXPERT_ROWS
-    sm.MIN_EXPERT_ROWS = 5  # the tiny set has ~25 MAC rows per dataflow
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("surrogate.model.MIN_EXPERT_ROWS", 5)  # the tiny set has ~25 MAC rows per dataflow
         return train(df, TINY, name="experts")
-    finally:
-        sm.MIN_EXPERT_ROWS = old
 
 
 def test_dataflow_experts_route_each_row_to_its_own_boosters(tmp_path, tiny_data, expert_model):
@@ -161,12 +156,7 @@ def test_shared_boosters_when_asked_or_when_data_is_small(tiny_data, tiny_model)
     _, df = tiny_data
     assert tiny_model.experts == ()  # ~25 MAC rows per dataflow < MIN_EXPERT_ROWS
     assert set(tiny_model.boosters) == set(MODEL_TARGETS)
-    import surrogate.model as sm
-
-    old = sm.MIN_EXPERT_ROWS
-    sm.MIN_EXPERT_ROWS = 5
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("surrogate.model.MIN_EXPERT_ROWS", 5)
         shared = train(df, replace(TINY, per_dataflow=False), name="shared")
-    finally:
-        sm.MIN_EXPERT_ROWS = old
     assert shared.experts == () and set(shared.boosters) == set(MODEL_TARGETS)
