@@ -56,19 +56,26 @@ def train_cmd(
                                       help="One booster per (target, dataflow), or shared across dataflows."),
     base_weight: float = typer.Option(4.0, "--base-weight", min=0.0,
                                       help="Sample weight of rows on the four Table-1 classes unchanged."),
+    loss: str = typer.Option("absolute", "--loss",
+                             help="absolute (L1 on log targets: robust to the mapper's jumps) or squared."),
 ) -> None:
     """Train XGBoost regressors (log cycles, energy, DRAM read / write bytes), Optuna-tuned."""
     from surrogate.dataset import load_dataset
     from surrogate.model import TrainConfig, dataset_info, train
 
+    from surrogate.model import LOSSES
+
+    if loss not in LOSSES:
+        raise MascotError(f"unknown --loss {loss!r}", hint=f"use one of {', '.join(LOSSES)}")
     if max_depth < 5:
         raise MascotError(f"--max-depth must be at least 5 (Optuna searches depths 5..max), got {max_depth}")
     df = load_dataset(data)
     cfg = TrainConfig(trials=trials, n_threads=threads, seed=seed, max_trees=max_trees, max_depth=max_depth,
-                      timeout_s_per_target=timeout, per_dataflow=per_dataflow, base_weight=base_weight)
+                      timeout_s_per_target=timeout, per_dataflow=per_dataflow, base_weight=base_weight, loss=loss)
+    metric = LOSSES[loss][1]
 
-    def report(target: str, trial: int, rmse: float) -> None:
-        err_console.print(f"  {target}: trial {trial} val rmse(log) {rmse:.4f}")
+    def report(target: str, trial: int, score: float) -> None:
+        err_console.print(f"  {target}: trial {trial} val {metric}(log) {score:.4f}")
 
     model = train(df, cfg, name=name or output.name, dataset_info=dataset_info(data, df), progress=report)
     model.save(output)
@@ -135,7 +142,8 @@ def info_cmd(
         return
     console.print(f"[bold]{meta.get('name')}[/bold] ({meta.get('model_id')}): backend {meta.get('backend')}, "
                   f"{meta.get('dataset', {}).get('rows', '?')} rows, features v{meta.get('feature_version')} "
-                  f"({len(meta.get('features', []))})")
+                  f"({len(meta.get('features', []))}), {meta.get('train', {}).get('loss', 'squared')} loss, "
+                  f"experts {', '.join(meta.get('experts') or []) or 'none (shared boosters)'}")
     import pandas as pd
 
     ranges = pd.DataFrame([{"column": k, "min": v[0], "max": v[1]} for k, v in meta.get("ranges", {}).items()])

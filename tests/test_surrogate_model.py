@@ -160,3 +160,17 @@ def test_shared_boosters_when_asked_or_when_data_is_small(tiny_data, tiny_model)
         mp.setattr("surrogate.model.MIN_EXPERT_ROWS", 5)
         shared = train(df, replace(TINY, per_dataflow=False), name="shared")
     assert shared.experts == () and set(shared.boosters) == set(MODEL_TARGETS)
+
+
+def test_loss_is_chosen_and_recorded(tiny_data, tiny_model):
+    from dataclasses import replace
+
+    _, df = tiny_data
+    assert TINY.loss == "absolute" and tiny_model.metadata["train"]["loss"] == "absolute"
+    assert all("val_mae_log" in p for p in tiny_model.metadata["params"].values())
+    squared = train(df, replace(TINY, loss="squared"), name="sq")
+    assert squared.metadata["train"]["loss"] == "squared"
+    assert all("val_rmse_log" in p for p in squared.metadata["params"].values())
+    assert squared.model_id != tiny_model.model_id
+    with pytest.raises(MascotError, match="unknown loss"):
+        train(df, replace(TINY, loss="huber"), name="bad")
