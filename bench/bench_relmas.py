@@ -7,7 +7,9 @@
         --merge-runs out/magma/runs.csv                                          # reuse measured MAGMA runs
 
 Prints (and writes under ``--out``): the SLA satisfaction of RELMAS and each baseline for the nine
-scenarios on evaluation traces (seeds 0..n-1, never used in training or validation), the geometric
+scenarios on evaluation traces (seeds 0..n-1, never used in training or validation; ``--seed-space
+selection`` uses the traces reserved for choosing which trained policy to ship), the paired
+per-trace difference of RELMAS to each baseline with a 95 % interval, the geometric
 -mean improvement over Herald and PREMA-H next to the paper's +59.4 % and +109 %, the gap to MAGMA
 in points, decision time per period and per SJ, the MACs per LSTM step for h = 32..256 (paper:
 316,288 at h = 256) and, with ``--sweep``, a hidden-size sweep (train at each h on the mixed set,
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--policies", default="fcfs-h,prema-h,herald,magma")
     ap.add_argument("--workloads", default="light,heavy,mixed")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seed-space", choices=("evaluation", "selection"), default="evaluation",
+                    help="evaluation: seeds 0..n-1 (the reported figures); selection: SELECTION_SEED_BASE + 0..n-1, "
+                         "traces for choosing which trained policy to ship, disjoint from training, validation and evaluation")
     ap.add_argument("--magma-budget", default="20x10", help="population x generations (paper: 100x100)")
     ap.add_argument("--duration-scale", type=float, default=1.0, help="scale the study's trace lengths")
     ap.add_argument("--quick", action="store_true", help="1 seed, traces at 1/4 length")
@@ -81,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from scheduler.relmas.encoding import action_size, feature_size
-    from scheduler.relmas.evaluate import PAPER, summarise
+    from scheduler.relmas.evaluate import PAPER, paired_differences, summarise
     from scheduler.relmas.networks import macs_per_step
 
     M = 6
@@ -103,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     from scheduler.table import load_sim_table
 
     table = load_sim_table(args.table, args.system)
-    seeds = list(range(1 if args.quick else args.seeds))
+    from scheduler.relmas.scenarios import SELECTION_SEED_BASE
+
+    first = SELECTION_SEED_BASE if args.seed_space == "selection" else 0
+    seeds = list(range(first, first + (1 if args.quick else args.seeds)))
     scale = args.duration_scale * (0.25 if args.quick else 1.0)
     wl = args.workloads.split(",")
     scenarios = [s for s in all_scenarios(evaluation=True, duration_scale=scale) if s.workload in wl]
@@ -123,8 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_frame(df, args.out / "runs.csv")
     s = summarise(df, args.relmas)
-    print(f"\nSLA satisfaction, mean over seeds {seeds} (evaluation traces), MAGMA {pop}x{gen}:")
+    print(f"\nSLA satisfaction, mean over seeds {seeds[0]}..{seeds[-1]} ({args.seed_space} traces), MAGMA {pop}x{gen}:")
     print((s["sla"] * 100).round(1).to_string())
+    base = [p for p in ("prema-h", "fcfs-h", "herald", "magma") if p in set(df["policy"])]
+    paired = paired_differences(df, args.relmas, base)
+    if not paired.empty:
+        print(f"\nRELMAS minus baseline, paired by trace (points; 95 % t-interval over {len(seeds)} traces; wins/ties/losses):")
+        show = paired.copy()
+        show["interval"] = [f"[{lo:+.1f}, {hi:+.1f}]" for lo, hi in zip(show["ci_low"], show["ci_high"])]
+        show["w/t/l"] = [f"{a}/{b}/{c}" for a, b, c in zip(show["wins"], show["ties"], show["losses"])]
+        print(show[["workload", "qos", "baseline", "diff_points", "interval", "w/t/l"]].round(1).to_string(index=False))
+        write_frame(paired, args.out / "paired.csv")
     print("\ndecision time (mean over runs):")
     dt = s["decision"].copy()
     dt["ms_per_period"] = dt["decision_time_mean_s"] * 1e3

@@ -7,7 +7,9 @@ period nor the medium QoS factor: we use the study's choices (``scheduler.experi
 
 Seed spaces keep training, validation (model selection during training) and evaluation traces
 apart: evaluation uses seeds ``0, 1, 2, ...``; validation ``VALIDATION_SEED_BASE + i``; training
-``TRAIN_SEED_BASE + 100_000 × run seed + episode``. Nothing is ever tuned on evaluation traces.
+``TRAIN_SEED_BASE + 100_000 × run seed + episode``; choosing which finished training run to ship
+(a larger, paired comparison than one run's validation) ``SELECTION_SEED_BASE + i``. Nothing is ever
+tuned on evaluation traces.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mascot.errors import MascotError
 
 TRAIN_SEED_BASE = 1_000_000
 VALIDATION_SEED_BASE = 900_000
+SELECTION_SEED_BASE = 950_000
 QOS_LEVELS: tuple[str, ...] = ("low", "medium", "high")
 
 
