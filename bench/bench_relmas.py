@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     base = [p for p in ("prema-h", "fcfs-h", "herald", "magma") if p in set(df["policy"])]
     paired = paired_differences(df, args.relmas, base)
     if not paired.empty:
-        print(f"\nRELMAS minus baseline, paired by trace (points; 95 % t-interval over {len(seeds)} traces; wins/ties/losses):")
+        print(f"\n{args.relmas} minus baseline, paired by trace (points; 95 % t-interval over {len(seeds)} traces; wins/ties/losses):")
         show = paired.copy()
         show["interval"] = [f"[{lo:+.1f}, {hi:+.1f}]" for lo, hi in zip(show["ci_low"], show["ci_high"])]
         show["w/t/l"] = [f"{a}/{b}/{c}" for a, b, c in zip(show["wins"], show["ties"], show["losses"])]

@@ -16,7 +16,7 @@ from scheduler.table import SimTable
 
 
 def test_registry_names_options_and_prefixes():
-    for name in ("fcfs-h", "prema-h", "herald", "magma", "random", "FCFS-H"):
+    for name in ("fcfs-h", "prema-h", "prema-h-late", "herald", "magma", "random", "FCFS-H"):
         assert isinstance(get_policy(name), Policy)
     m = get_policy("magma", population=8, generations=3)
     assert (m.population, m.generations) == (8, 3)
@@ -92,6 +92,19 @@ def test_prema_tokens_favour_high_qos_and_short_jobs():
     order = res.schedule.sort_values("start_s")["job_id"].tolist()
     # high-QoS jobs are candidates (token >= threshold 9); the short one first; low QoS last
     assert order[0] == 1 and order[-1] == 2
+
+
+def test_prema_h_late_runs_jobs_that_cannot_make_their_deadline_last():
+    rows = layer_rows("long", [[], [0], [1]], [[1e-4]] * 3, [[0]] * 3, [[1]] * 3, ("a",))
+    rows += layer_rows("short", [[]], [[1e-4]], [[0]], [[1]], ("a",))
+    t = SimTable.from_frame(pd.DataFrame(rows), literal_platform(("a",)))
+    # job 0: 3e-4 s of work, deadline 1.5e-4 (hopeless), high QoS; job 1: 1e-4 s, deadline 1.5e-4, low QoS
+    tr = _trace([[0, 0.0, "long", "high", 0.5], [1, 0.0, "short", "low", 1.5]])
+    prema = simulate(t, tr, "prema-h", period_s=1e-5)
+    late = simulate(t, tr, "prema-h-late", period_s=1e-5)
+    # PREMA-H starts the high-QoS job and makes the short one miss too; the variant starts the short one
+    assert prema.schedule.sort_values("start_s")["job_id"].iloc[0] == 0 and prema.sla_satisfaction == 0.0
+    assert late.schedule.sort_values("start_s")["job_id"].iloc[0] == 1 and late.sla_satisfaction == 0.5
 
 
 def test_magma_search_never_does_worse_than_its_heuristic_seed():

@@ -18,12 +18,13 @@ from scheduler.policies.base import Policy, priority_from_order
 from scheduler.policies.fcfs import FCFSH
 from scheduler.policies.herald import Herald
 from scheduler.policies.magma import Magma
-from scheduler.policies.prema import PremaH
+from scheduler.policies.prema import PremaH, PremaHLate
 from scheduler.policies.random_policy import RandomPolicy
 
 _REGISTRY: dict[str, Callable[..., Policy]] = {
     "fcfs-h": FCFSH,
     "prema-h": PremaH,
+    "prema-h-late": PremaHLate,
     "herald": Herald,
     "magma": Magma,
     "random": RandomPolicy,
@@ -80,6 +81,7 @@ __all__ = [
     "Magma",
     "Policy",
     "PremaH",
+    "PremaHLate",
     "RandomPolicy",
     "available_policies",
     "get_policy",

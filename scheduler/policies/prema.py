@@ -11,6 +11,9 @@ FCFS-H SA heuristic. Per job (the unit PREMA schedules):
 3. Candidates run first, shortest estimated remaining job first (sum of the fastest latencies of
    its waiting SJs, PREMA's SJF step); the other jobs follow in decreasing token order.
 SJs of one job keep the RQ (topological) order.
+
+``prema-h-late`` (:class:`PremaHLate`, not in the paper) runs the jobs that can no longer meet
+their deadline last.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ class PremaH(Policy):
         self.last_s = np.zeros(0)
 
     def schedule(self, view: PeriodView) -> Decision:
+        order = self.order(view)
+        sa, _ = earliest_finish_assignment(view, order)
+        return Decision(sa=sa, priority=priority_from_order(order))
+
+    def order(self, view: PeriodView) -> np.ndarray:
+        """RQ positions in PREMA's execution order (updates the tokens: call once per period)."""
         R = view.n_rq
         J = view.jobs.n_jobs
         if len(self.tokens) != J:  # a new trace: one token slot per job, NaN = not seen yet
@@ -62,6 +71,22 @@ class PremaH(Policy):
         job_rank = np.empty(len(jobs), dtype=np.int64)
         job_rank[job_order] = np.arange(len(jobs))
         rank_of_entry = job_rank[np.searchsorted(jobs, view.rq_job)]
-        order = np.lexsort((np.arange(R), rank_of_entry))
-        sa, _ = earliest_finish_assignment(view, order)
-        return Decision(sa=sa, priority=priority_from_order(order))
+        return np.lexsort((np.arange(R), rank_of_entry))
+
+
+class PremaHLate(PremaH):
+    """PREMA-H, except that jobs which can no longer meet their deadline run last.
+
+    A job is *late* when the fastest-SA latencies of its waiting SJs add up to more than the time
+    left to its deadline: even alone on the system it would miss. PREMA keeps feeding such jobs
+    (their tokens keep growing) until the simulator drops them at the deadline; moving them behind
+    every job that can still make it frees the SAs for those. Not in the RELMAS paper: it measures
+    how much an order change that PREMA-H lacks can gain (a reference for the learned residual).
+    """
+
+    name = "prema-h-late"
+
+    def order(self, view: PeriodView) -> np.ndarray:
+        order = super().order(view)
+        late = (view.rq_deadline_s - view.now_s) < view.job_remaining_min_s
+        return np.concatenate([order[~late[order]], order[late[order]]])
