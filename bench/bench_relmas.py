@@ -104,12 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from mascot.io import atomic_write_json, write_frame
-    from scheduler.relmas.scenarios import all_scenarios
+    from scheduler.relmas.scenarios import SELECTION_SEED_BASE, all_scenarios
     from scheduler.table import load_sim_table
 
     table = load_sim_table(args.table, args.system)
-    from scheduler.relmas.scenarios import SELECTION_SEED_BASE
-
     first = SELECTION_SEED_BASE if args.seed_space == "selection" else 0
     seeds = list(range(first, first + (1 if args.quick else args.seeds)))
     scale = args.duration_scale * (0.25 if args.quick else 1.0)

@@ -65,13 +65,11 @@ def train_cmd(
 
     from surrogate.model import LOSSES
 
-    if loss not in LOSSES:
-        raise MascotError(f"unknown --loss {loss!r}", hint=f"use one of {', '.join(LOSSES)}")
     if max_depth < 5:
         raise MascotError(f"--max-depth must be at least 5 (Optuna searches depths 5..max), got {max_depth}")
-    df = load_dataset(data)
     cfg = TrainConfig(trials=trials, n_threads=threads, seed=seed, max_trees=max_trees, max_depth=max_depth,
                       timeout_s_per_target=timeout, per_dataflow=per_dataflow, base_weight=base_weight, loss=loss)
+    df = load_dataset(data)
     metric = LOSSES[loss][1]
 
     def report(target: str, trial: int, score: float) -> None:

@@ -144,6 +144,10 @@ def target_offsets(x: np.ndarray, offsets: dict[str, str]) -> dict[str, np.ndarr
     return {t: np.asarray(x[:, FEATURES.index(f)], dtype=np.float64) * _LN2 for t, f in offsets.items()}
 
 
+# loss name -> (XGBoost objective, the validation metric early stopping and Optuna minimise)
+LOSSES: dict[str, tuple[str, str]] = {"absolute": ("reg:absoluteerror", "mae"), "squared": ("reg:squarederror", "rmse")}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train: Optuna ``trials`` per target, validation share, threads, seed, tree caps.
@@ -169,9 +173,9 @@ class TrainConfig:
     base_weight: float = 4.0
     loss: str = "absolute"
 
-
-# loss name -> (XGBoost objective, the validation metric early stopping and Optuna minimise)
-LOSSES: dict[str, tuple[str, str]] = {"absolute": ("reg:absoluteerror", "mae"), "squared": ("reg:squarederror", "rmse")}
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise MascotError(f"unknown loss {self.loss!r}", hint=f"use one of {', '.join(LOSSES)}")
 
 
 def slot_name(target: str, expert: str | None) -> str:
@@ -422,8 +426,6 @@ def _fit(xgb: Any, params: dict[str, Any], dtrain: Any, dval: Any, cfg: TrainCon
 
 
 def _base_params(cfg: TrainConfig) -> dict[str, Any]:
-    if cfg.loss not in LOSSES:
-        raise MascotError(f"unknown loss {cfg.loss!r}", hint=f"use one of {', '.join(LOSSES)}")
     objective, metric = LOSSES[cfg.loss]
     return {"objective": objective, "tree_method": "hist", "nthread": cfg.n_threads, "seed": cfg.seed,
             "eval_metric": metric}
