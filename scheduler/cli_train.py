@@ -50,6 +50,8 @@ def relmas_cmd(
     job_noise: bool = typer.Option(False, "--job-noise", help="Residual: one priority-noise draw per job, shared by its SJs (ours)."),
     noise_decay_updates: int = typer.Option(2000, "--noise-decay-updates", min=1, help="Updates over which σ decays linearly."),
     actor_lr: float = typer.Option(1e-4, "--actor-lr", min=0.0, help="Actor learning rate (Adam)."),
+    discount: float = typer.Option(0.9, "--discount", min=0.0, max=0.999,
+                                   help="Critic's discount per period (horizon ≈ 1 / (1 − discount) periods; the paper gives none)."),
     updates_per_step: float = typer.Option(0.5, "--updates-per-step", min=0.0, help="DDPG updates per decision of each new episode."),
     select_margin: float = typer.Option(0.0, "--select-margin", min=0.0, help="Validation SLA gain a later actor needs to replace the best one."),
     max_minutes: float = typer.Option(0.0, "--max-minutes", min=0.0, help="Stop after this many minutes of wall time (0: no limit)."),
@@ -88,6 +90,7 @@ def relmas_cmd(
                       teacher=teacher, critic_warmup=critic_warmup, bc_weight=bc_weight, eval_every=eval_every, eval_traces=eval_traces,
                       eval_qos=eval_qos, mode=mode, features=features, base=base, prio_scale=prio_scale, sa_bonus=sa_bonus,
                       noise_std=noise_std, noise_std_final=noise_std_final, noise_decay_updates=noise_decay_updates, job_noise=job_noise, actor_lr=actor_lr,
+                      discount=discount,
                       updates_per_step=updates_per_step, select_margin=select_margin, max_wall_s=max_minutes * 60.0,
                       checkpoint_every=checkpoint_every, threads=threads, alpha=alpha, beta=beta, gamma=gamma, delta=delta)
     from scheduler.policies import get_policy

@@ -114,9 +114,11 @@ def test_cli_trains_and_reports_bad_input(tmp_path):
     args = ["train", "relmas", "--table", str(table), "--system", "relmas6", "--workload", "light", "--qos", "medium",
             "--steps", "4", "--seed", "0", "-o", str(out), "--hidden", "8", "--max-rq", "8", "--period-s", "5e-5",
             "--mean-interarrival-s", "3e-4", "--duration-s", "2e-3", "--bc-episodes", "1", "--bc-steps", "5",
-            "--critic-warmup", "2", "--eval-every", "2", "--eval-traces", "1", "--json"]
+            "--critic-warmup", "2", "--eval-every", "2", "--eval-traces", "1", "--discount", "0.95", "--json"]
     assert main(args) == 0
     assert out.is_file()
+    saved = torch.load(out, weights_only=False)
+    assert saved["meta"]["train_config"]["ddpg"]["discount"] == 0.95  # --discount reaches the critic's target
     assert main(args + ["--resume", "--steps", "6"]) == 0
     assert main([a if a != "light" else "gigantic" for a in args]) == 2
 
