@@ -8,8 +8,9 @@ Why the loop is built the way it is:
 * Trials run with Optuna's heartbeat: a worker killed even with SIGKILL leaves a RUNNING trial
   whose heartbeat stops; once it is older than the grace period, :func:`optuna.storages.fail_stale_trials`
   marks it FAILED and :class:`~optuna.storages.RetryFailedTrialCallback` enqueues the same parameters
-  again. A killed (hence retried) trial does not count as finished, even if it had recorded a
-  ``fail_reason`` just before the kill.
+  again (a trial killed before its first beat too, see :func:`_fail_beatless`). A killed (hence
+  retried) trial does not count as finished, even if it had recorded a ``fail_reason`` just before
+  the kill.
 * Every worker checks ``finished + running ≥ target`` before it starts a trial, so N workers on
   one storage stop together (at most ``workers − 1`` extra trials when two check at the same instant).
 * Each worker's sampler gets ``seed + worker index``: two workers never propose the same sequence;
@@ -283,6 +284,52 @@ def _fail_stale(study: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fail_stale_trials(study)
+    _fail_beatless(study)
+
+
+def _fail_beatless(study: Any) -> None:
+    """Fail (and re-enqueue) RUNNING trials that never beat and started more than the grace period ago.
+
+    Why: Optuna creates a trial RUNNING before its heartbeat thread writes the first beat, and
+    ``fail_stale_trials`` skips trials without one. A worker SIGKILLed in that window of a few
+    milliseconds left its trial RUNNING for ever, and the target count (finished + running) took it
+    for a live one: the resumed study stopped one trial short. A live trial beats within
+    milliseconds of its start, so one without a beat after the grace period is dead. Reads Optuna's
+    RDB tables directly (no public API says whether a trial has beaten); if they change shape this
+    check is skipped and the behaviour is Optuna's.
+    """
+    import copy
+    from datetime import datetime
+
+    import optuna
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    rdb = getattr(storage, "_backend", storage)  # the RDBStorage behind Optuna's cache
+    try:
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+
+        interval = rdb.get_heartbeat_interval()
+        if interval is None:
+            return
+        grace = rdb.grace_period if rdb.grace_period is not None else 2 * interval
+        with _create_scoped_session(rdb.scoped_session) as session:
+            running = (session.query(models.TrialModel).filter(models.TrialModel.state == TrialState.RUNNING)
+                       .filter(models.TrialModel.study_id == study._study_id).all())
+            now = datetime.now()  # Optuna stamps datetime_start with the local datetime.now() too
+            dead = [t.trial_id for t in running if not t.heartbeats and t.datetime_start is not None
+                    and (now - t.datetime_start).total_seconds() > grace]
+    except (ImportError, AttributeError):  # pragma: no cover - another storage or Optuna layout
+        return
+    getter = getattr(storage, "get_heartbeat_stale_trial_callback", None) or storage.get_failed_trial_callback
+    callback = getter()
+    for trial_id in dead:
+        try:
+            if storage.set_trial_state_values(trial_id, state=TrialState.FAIL) and callback is not None:
+                callback(study, copy.deepcopy(storage.get_trial(trial_id)))
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it first
+            pass
 
 
 def _process_main(name: str, storage_url: str, target: int, worker: int, heartbeat_s: int, grace_s: int | None,

@@ -105,6 +105,30 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> Non
     assert count_trials(study).running == 0
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed:UserWarning")  # study.ask() on purpose
+def test_a_trial_killed_before_its_first_heartbeat_is_retried(tmp_path: Path) -> None:
+    # Optuna creates a trial RUNNING before its heartbeat thread beats; a worker killed in between left
+    # a trial that fail_stale_trials never touched, and the resumed study stopped one trial short
+    from optuna.trial import TrialState
+
+    from dse.study import _fail_stale, count_trials, create_or_load, study_ref
+
+    ref = study_ref("beatless", root=tmp_path / "studies")
+    study, _ = create_or_load(ref, _settings(tmp_path), heartbeat_s=1, grace_s=1)
+    dead = study.ask()  # RUNNING, never beats: what the kill leaves behind
+    dead.suggest_int("x", 0, 9)
+    time.sleep(1.5)  # past the grace period
+    fresh = study.ask()  # just started: a live worker's trial before its first beat, to be left alone
+    _fail_stale(study)
+    trials = study.get_trials()
+    assert trials[dead.number].state == TrialState.FAIL
+    assert trials[fresh.number].state == TrialState.RUNNING
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == dead.number]
+    assert len(retries) == 1 and retries[0].state == TrialState.WAITING
+    assert retries[0].params == {"x": trials[dead.number].params["x"]}  # same parameters again
+    assert count_trials(study).running == 1
+
+
 def test_two_worker_processes_share_one_storage(tmp_path: Path) -> None:
     from dse.study import count_trials, load_study, run_study, study_ref
 
