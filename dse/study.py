@@ -296,7 +296,9 @@ def _fail_beatless(study: Any) -> None:
     for a live one: the resumed study stopped one trial short. A live trial beats within
     milliseconds of its start, so one without a beat after the grace period is dead. Reads Optuna's
     RDB tables directly (no public API says whether a trial has beaten); if they change shape this
-    check is skipped and the behaviour is Optuna's.
+    check is skipped and the behaviour is Optuna's. ``datetime_start`` is the creating worker's local
+    time: workers whose clocks differ by more than the grace period could fail a trial of the other in
+    its first milliseconds (the retry then runs its design once more; nothing is lost).
     """
     import copy
     from datetime import datetime
