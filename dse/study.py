@@ -298,7 +298,7 @@ def _fail_beatless(study: Any) -> None:
     RDB tables directly (no public API says whether a trial has beaten); if they change shape this
     check is skipped and the behaviour is Optuna's. ``datetime_start`` is the creating worker's local
     time: workers whose clocks differ by more than the grace period could fail a trial of the other in
-    its first milliseconds (the retry then runs its design once more; nothing is lost).
+    its first milliseconds (its design is then run again by the retry).
     """
     import copy
     from datetime import datetime
