@@ -19,11 +19,13 @@ Why the loop is built the way it is:
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -300,9 +302,6 @@ def _fail_beatless(study: Any) -> None:
     time: workers whose clocks differ by more than the grace period could fail a trial of the other in
     its first milliseconds (its design is then run again by the retry).
     """
-    import copy
-    from datetime import datetime
-
     import optuna
     from optuna.trial import TrialState
 

@@ -61,9 +61,7 @@ def train_cmd(
 ) -> None:
     """Train XGBoost regressors (log cycles, energy, DRAM read / write bytes), Optuna-tuned."""
     from surrogate.dataset import load_dataset
-    from surrogate.model import TrainConfig, dataset_info, train
-
-    from surrogate.model import LOSSES
+    from surrogate.model import LOSSES, TrainConfig, dataset_info, train
 
     if max_depth < 5:
         raise MascotError(f"--max-depth must be at least 5 (Optuna searches depths 5..max), got {max_depth}")
