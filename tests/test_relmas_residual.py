@@ -9,6 +9,7 @@ import torch
 
 from mascot.errors import MascotError
 from scheduler.policies import get_policy
+from scheduler.policies.heuristics import earliest_finish_assignment
 from scheduler.relmas.codec import Codec, ResidualSpec
 from scheduler.relmas.encoding import EXTRA_FEATURES, Encoder, feature_size
 from scheduler.relmas.networks import Actor
@@ -67,7 +68,7 @@ def test_zero_residual_is_exactly_the_base_policy():
         actor.fc2.weight.zero_()
         actor.fc2.bias.zero_()
     trace = SCEN.trace(11)
-    for base in ("prema-h", "fcfs-h"):
+    for base in ("prema-h", "fcfs-h", "prema-h-reserve"):
         pol = RelmasPolicy(actor, enc, max_rq=16, mode="residual", residual=ResidualSpec(base=base))
         ours = Simulator(table, trace, pol, SCEN.period_s).run().deterministic_summary()
         ref = Simulator(table, trace, get_policy(base), SCEN.period_s).run().deterministic_summary()
@@ -101,6 +102,28 @@ def test_residual_decoding_moves_priorities_and_sas():
     assert int(codec.decode(view, a).sa[0]) == int(base.sa[0])
     with pytest.raises(MascotError, match="mode"):
         Codec(enc, 8, mode="sideways")
+
+
+def test_a_reordered_residual_places_sjs_with_the_base_sa_rule():
+    """With ``prema-h-reserve`` as the base, moving jobs never puts a long SJ on the reserved SA."""
+    # "short" fits only a, so a is kept for it; "long" would otherwise use a whenever b is queued
+    rows = layer_rows("long", [[]], [[1.5e-4, 1e-4]], [[0.0, 0.0]], [[1.0, 1.0]], ("a", "b"))
+    rows += layer_rows("short", [[]], [[5e-6, 5e-5]], [[0.0, 0.0]], [[1.0, 1.0]], ("a", "b"))
+    table = SimTable.from_frame(pd.DataFrame(rows), literal_platform(("a", "b"), dram_gbps=16.0))
+    trace = pd.DataFrame({"job_id": [0, 1, 2], "arrival_s": [0.0] * 3, "model": ["long"] * 3, "qos": ["low"] * 3,
+                          "qos_factor": [30.0] * 3})
+    view = Simulator(table, trace, policy=None, period_s=1e-4).begin_period()
+    enc = Encoder(tuple(table.models), 2, 1e-4, features="extended")
+    codec = Codec(enc, max_rq=8, mode="residual", residual=ResidualSpec(base="prema-h-reserve", prio_scale=2.5, sa_bonus=0.5))
+    rank, base = codec.base(view)
+    assert np.all(base.sa == 1)
+    a = np.zeros((view.n_rq, 3))
+    a[int(np.argmax(rank)), 0] = 1.0  # the base's last job goes first
+    d = codec.decode(view, a)
+    order = np.argsort(-d.priority, kind="stable")
+    assert order[0] == int(np.argmax(rank))
+    assert np.all(d.sa == 1)
+    assert not np.all(earliest_finish_assignment(view, order)[0] == 1)  # plain earliest finish would use a
 
 
 def test_residual_training_starts_at_the_base_and_saves_a_loadable_policy(tmp_path):

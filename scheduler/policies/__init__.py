@@ -20,11 +20,13 @@ from scheduler.policies.herald import Herald
 from scheduler.policies.magma import Magma
 from scheduler.policies.prema import PremaH, PremaHLate
 from scheduler.policies.random_policy import RandomPolicy
+from scheduler.policies.reserve import PremaHReserve
 
 _REGISTRY: dict[str, Callable[..., Policy]] = {
     "fcfs-h": FCFSH,
     "prema-h": PremaH,
     "prema-h-late": PremaHLate,
+    "prema-h-reserve": PremaHReserve,
     "herald": Herald,
     "magma": Magma,
     "random": RandomPolicy,
@@ -82,6 +84,7 @@ __all__ = [
     "Policy",
     "PremaH",
     "PremaHLate",
+    "PremaHReserve",
     "RandomPolicy",
     "available_policies",
     "get_policy",

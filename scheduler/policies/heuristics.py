@@ -17,9 +17,15 @@ from scheduler.sim import policy_kernels
 from scheduler.sim.view import PeriodView
 
 
-def earliest_finish_assignment(view: PeriodView, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(SA per RQ entry, estimated finish time per RQ entry), visiting entries in ``order``."""
+def earliest_finish_assignment(
+    view: PeriodView, order: np.ndarray, solo_lat_s: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(SA per RQ entry, estimated finish time per RQ entry), visiting entries in ``order``.
+
+    ``solo_lat_s`` ([layers, M], default the table's) lets a policy steer the choice: a very large
+    latency keeps a layer off an SA (:mod:`scheduler.policies.reserve`)."""
+    lat = view.table.solo_lat_s if solo_lat_s is None else solo_lat_s
     return policy_kernels.earliest_finish(
         np.ascontiguousarray(order, dtype=np.int64), float(view.now_s), np.ascontiguousarray(view.sa_busy_s, dtype=float),
-        view.table.solo_lat_s, view.rq_glayer, view.pred_ptr, view.pred_pos,
+        lat, view.rq_glayer, view.pred_ptr, view.pred_pos,
     )

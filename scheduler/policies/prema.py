@@ -41,8 +41,12 @@ class PremaH(Policy):
 
     def schedule(self, view: PeriodView) -> Decision:
         order = self.order(view)
-        sa, _ = earliest_finish_assignment(view, order)
-        return Decision(sa=sa, priority=priority_from_order(order))
+        return Decision(sa=self.assign(view, order), priority=priority_from_order(order))
+
+    def assign(self, view: PeriodView, order: np.ndarray) -> np.ndarray:
+        """SA per RQ entry for the execution ``order`` (earliest finish). A RELMAS residual that
+        reorders the base's jobs places them with this (:mod:`scheduler.relmas.codec`)."""
+        return earliest_finish_assignment(view, order)[0]
 
     def order(self, view: PeriodView) -> np.ndarray:
         """RQ positions in PREMA's execution order (updates the tokens: call once per period)."""

@@ -8,8 +8,9 @@ Two modes share the actor and the encoding (:mod:`scheduler.relmas.encoding`):
   instead of replacing it. The correction reorders whole **jobs**: with the base's job order as
   evenly spaced keys ``k_base ∈ [-1, 1]`` (first job = 1), a job's key is
   ``k_base + prio_scale · mean(a_0 over its encoded SJs)``; jobs run in key order, a job's SJs
-  keep the base's order among themselves. The earliest-finish heuristic
-  (:mod:`scheduler.policies.heuristics`) then places the entries in that order, and the SA is
+  keep the base's order among themselves. The base's SA rule (its ``assign``; the earliest-finish
+  heuristic, :mod:`scheduler.policies.heuristics`, for PREMA-H) then places the entries in that
+  order, and the SA is
   ``argmax_m (a_m + sa_bonus · [m = heuristic's SA])``. Why jobs and not SJs: per-SJ priority
   noise interleaves the layers of many jobs, so all of them progress slowly and miss together
   (measured on the light set: a σ = 0.1 per-SJ perturbation of PREMA-H's order took its SLA from
@@ -111,7 +112,7 @@ class Codec:
             return base
         if np.any(a[:n, 0]):
             order = self._job_order(view, rank, a[:n, 0])
-            h_sa, _ = earliest_finish_assignment(view, order)
+            h_sa = self._assign(view, order)
         else:
             order, h_sa = np.argsort(rank, kind="stable"), np.asarray(base.sa)
         score = a[:n, 1 : 1 + M].copy()
@@ -119,6 +120,11 @@ class Codec:
         sa = np.array(h_sa, dtype=np.int64, copy=True)
         sa[:n] = np.argmax(score, axis=1)
         return Decision(sa=sa, priority=priority_from_order(order))
+
+    def _assign(self, view: PeriodView, order: np.ndarray) -> np.ndarray:
+        """The base's SA rule for a reordered RQ (earliest finish when the base has none of its own)."""
+        assign = getattr(self._base, "assign", None)
+        return assign(view, order) if assign is not None else earliest_finish_assignment(view, order)[0]
 
     def _job_order(self, view: PeriodView, rank: np.ndarray, shift: np.ndarray) -> np.ndarray:
         """Execution order (RQ positions) with whole jobs moved by the mean of their SJs' ``shift``."""
