@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     s = summarise(df, args.relmas)
     print(f"\nSLA satisfaction, mean over seeds {seeds[0]}..{seeds[-1]} ({args.seed_space} traces), MAGMA {pop}x{gen}:")
     print((s["sla"] * 100).round(1).to_string())
-    base = [p for p in ("prema-h", "prema-h-late", "fcfs-h", "herald", "magma") if p in set(df["policy"]) and p != args.relmas]
+    base = [p for p in ("prema-h", "prema-h-late", "prema-h-reserve", "fcfs-h", "herald", "magma") if p in set(df["policy"]) and p != args.relmas]
     paired = paired_differences(df, args.relmas, base)
     if not paired.empty:
         print(f"\n{args.relmas} minus baseline, paired by trace (points; 95 % t-interval over {len(seeds)} traces; wins/ties/losses):")

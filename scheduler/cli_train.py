@@ -108,7 +108,8 @@ def relmas_cmd(
         bar.update(task, completed=result.updates, status=f"best val SLA {result.best_val_sla:.3f}")
     head = {
         "policy": str(output), "scenario": sc.name, "updates": result.updates, "episodes": result.episodes,
-        "best_val_sla": result.best_val_sla, "reference_val_sla": trainer.reference, "wall_s": round(result.wall_s, 1),
+        "best_val_sla": result.best_val_sla, "best_update": trainer.best_update(), "reference_val_sla": trainer.reference,
+        "wall_s": round(result.wall_s, 1),
         "curve_csv": str(output.with_suffix(".curve.csv")), "curve_png": str(output.with_suffix(".curve.png")),
         "checkpoint": str(trainer.ckpt_path),
     }
@@ -120,7 +121,8 @@ def relmas_cmd(
     refs = pd.DataFrame([{"policy": k, "val_sla": v} for k, v in trainer.reference.items()])
     if len(refs):
         print_frame(refs, title="reference policies on the validation traces")
-    console.print(f"wrote {output} (use it as relmas:{output}), {head['curve_csv']}, {head['curve_png']}")
+    console.print(f"wrote {output}: the actor of update {head['best_update']} (use it as relmas:{output}), "
+                  f"{head['curve_csv']}, {head['curve_png']}")
 
 
 def register(app: typer.Typer) -> None:

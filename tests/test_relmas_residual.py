@@ -139,6 +139,9 @@ def test_residual_training_starts_at_the_base_and_saves_a_loadable_policy(tmp_pa
     # update 0 is the zero correction: its validation SLA is the base's on the same traces
     assert curve["val_sla"].iloc[0] == pytest.approx(tr.reference["prema-h"])
     assert res.best_val_sla >= tr.reference["prema-h"]
+    best_update = torch.load(out, weights_only=True)["meta"]["best_update"]  # which actor the file holds
+    assert curve.set_index("updates").loc[best_update, "val_sla"] == res.best_val_sla
+    assert (curve.loc[curve["updates"] < best_update, "best_val_sla"] < res.best_val_sla).all()
     pol = get_policy(f"relmas:{out}")
     assert pol.codec.mode == "residual" and pol.encoder.features == "extended"
     s = Simulator(table, SCEN.trace(77), pol, SCEN.period_s).run().summary

@@ -104,7 +104,9 @@ def test_policy_file_errors_and_workload_set_detection(tmp_path):
     assert workload_set_of({"kws", "alexnet"}) == "mixed"
 
 
-def test_cli_trains_and_reports_bad_input(tmp_path):
+def test_cli_trains_and_reports_bad_input(tmp_path, capsys):
+    import json
+
     from mascot.cli import main
 
     classes = ("eyeriss_small", "eyeriss_large", "simba_small", "simba_large")
@@ -119,6 +121,8 @@ def test_cli_trains_and_reports_bad_input(tmp_path):
     assert out.is_file()
     saved = torch.load(out, weights_only=False)
     assert saved["meta"]["train_config"]["ddpg"]["discount"] == 0.95  # --discount reaches the critic's target
+    head = json.loads(capsys.readouterr().out)
+    assert head["best_update"] == saved["meta"]["best_update"] in (0, 2, 4)  # which validated actor the file holds
     assert main(args + ["--resume", "--steps", "6"]) == 0
     assert main([a if a != "light" else "gigantic" for a in args]) == 2
 

@@ -305,6 +305,13 @@ class Trainer:
         self.load_state_dict(d)
         return True
 
+    def best_update(self) -> int | None:
+        """The update whose actor is the best validated one (0 = the warm start / the residual's base)."""
+        for row in self.curve:
+            if row["best_val_sla"] == self.best_val:
+                return int(row["updates"])
+        return None
+
     def save_outputs(self) -> None:
         """Policy file (the best validated actor), learning curve CSV and PNG."""
         if self.output is None:
@@ -315,7 +322,7 @@ class Trainer:
         if self.best_actor is not None:
             actor.load_state_dict(self.best_actor)
         meta = {"scenario": asdict(self.scenario), "system": self.table.platform.system_name, "updates": self.updates,
-                "best_val_sla": self.best_val, "train_config": self.config.to_dict()}
+                "best_val_sla": self.best_val, "best_update": self.best_update(), "train_config": self.config.to_dict()}
         save_policy(self.output, actor, self.encoder, self.config.max_rq, meta, self.config.mode, self.residual)
         curve = pd.DataFrame(self.curve)
         if len(curve):
