@@ -63,7 +63,7 @@ def run_cmd(
     glb_scales: str = typer.Option("0.5,1,2", "--glb-scales", help="Global-buffer scales to try."),
     pebuf_scales: str = typer.Option("0.5,1", "--pebuf-scales", help="Per-PE buffer scales to try."),
     dram_gbps: str = typer.Option("8,16,32,64", "--dram-gbps", help="DRAM bandwidths (GB/s) to try."),
-    policies: str = typer.Option("fcfs-h,herald,magma", "--policies", help="Policies: fcfs-h, prema-h, herald, magma, relmas."),
+    policies: str = typer.Option("fcfs-h,herald,magma", "--policies", help="Policies: fcfs-h, prema-h, herald, magma, relmas, prema-h-late, prema-h-reserve."),
     relmas_checkpoint: Optional[Path] = typer.Option(None, "--relmas-checkpoint", help="RELMAS policy file (for policy relmas)."),
     period_scales: str = typer.Option("0.5,1,2", "--period-scales", help="Scheduling period Ts scales (× the scenario's)."),
     magma_population: str = typer.Option("8,16", "--magma-population", help="MAGMA population sizes to try."),

@@ -30,6 +30,8 @@ from mascot.errors import MascotError
 DEFAULT_CLASSES: tuple[str, ...] = ("eyeriss_small", "eyeriss_large", "simba_small", "simba_large")
 DEFAULT_POLICIES: tuple[str, ...] = ("fcfs-h", "herald", "magma")
 BASELINE_POLICIES: tuple[str, ...] = ("fcfs-h", "prema-h", "herald", "magma")
+# heuristics of ours a study may also search over (scheduler.policies: prema-h-late, prema-h-reserve)
+EXTRA_POLICIES: tuple[str, ...] = ("prema-h-late", "prema-h-reserve")
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class SpaceConfig:
                 raise MascotError(f"{name}: needs at least one value, all > 0, got {list(values)}")
         if not self.policies:
             raise MascotError("the search space needs at least one policy", hint="e.g. --policies fcfs-h,herald")
-        known = set(BASELINE_POLICIES) | {"relmas"}
+        known = set(BASELINE_POLICIES) | set(EXTRA_POLICIES) | {"relmas"}
         bad = [p for p in self.policies if p not in known]
         if bad:
             raise MascotError(f"unknown policies {bad} in the search space", hint=f"use {', '.join(sorted(known))}")

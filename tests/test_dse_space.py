@@ -108,6 +108,7 @@ def test_settings_round_trip_and_validation():
     with pytest.raises(MascotError, match="objectives"):
         StudySettings(area_budget_mm2=1, objectives=("speed",))
     assert not math.isnan(s.area_budget_mm2)
+    assert SpaceConfig(policies=("prema-h-reserve", "prema-h-late")).policies == ("prema-h-reserve", "prema-h-late")
 
 
 def test_design_id_ignores_knobs_the_trial_does_not_use():
