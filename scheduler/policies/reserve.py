@@ -68,6 +68,7 @@ class PremaHReserve(PremaHLate):
         super().__init__(weights)
 
     def assign(self, view: PeriodView, order: np.ndarray) -> np.ndarray:
+        """Earliest finish among the SAs each SJ may use (its own rule also when a RELMAS residual reorders)."""
         return earliest_finish_assignment(view, order, solo_lat_s=self.masked_latency(view))[0]
 
     def masked_latency(self, view: PeriodView) -> np.ndarray:
